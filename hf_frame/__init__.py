@@ -1,0 +1,58 @@
+"""hf_frame: Hugging Face inference on dataframe columns.
+
+>>> import pandas as pd, hf_frame
+>>> df = pd.DataFrame({"review": ["Great product!", "Broke after a day."]})
+>>> df.hf.classify("review").columns.tolist()   # doctest: +SKIP
+['review', 'review_label', 'review_score', 'review_error']
+
+Importing registers ``.hf`` on pandas and polars objects, for whichever of them is installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+__version__ = "0.1.0"
+
+from .config import Settings, configure, resolve_settings  # noqa: E402
+from .core.session import cache_info, clear_cache  # noqa: E402
+from .errors import (  # noqa: E402
+    ConfigError,
+    FatalRequestError,
+    HFFrameError,
+    InputError,
+    InputTypeError,
+    RequestError,
+    RowErrors,
+    RowErrorWarning,
+    RowRequestError,
+)
+from .methods import METHODS, last_run  # noqa: E402
+
+if importlib.util.find_spec("pandas") is not None:
+    from . import pandas as _pandas_accessor  # noqa: F401,E402
+if importlib.util.find_spec("polars") is not None:
+    try:
+        from . import polars as _polars_namespace  # noqa: F401,E402
+    except ImportError:  # the polars adapter module is optional until it lands
+        pass
+
+__all__ = sorted([
+    "ConfigError",
+    "FatalRequestError",
+    "HFFrameError",
+    "InputError",
+    "InputTypeError",
+    "METHODS",
+    "RequestError",
+    "RowErrorWarning",
+    "RowErrors",
+    "RowRequestError",
+    "Settings",
+    "__version__",
+    "cache_info",
+    "clear_cache",
+    "configure",
+    "last_run",
+    "resolve_settings",
+])

@@ -1,0 +1,182 @@
+"""Settings: session defaults, environment variables and per-call overrides.
+
+Resolution order for every setting (first wins):
+
+1. a keyword passed to the method call (``df.hf.classify("text", max_concurrency=8)``),
+2. :func:`hf_frame.configure` (session defaults),
+3. the environment variable ``HF_FRAME_<NAME>`` (``HF_TOKEN`` for the token),
+4. the built-in default.
+
+The token additionally falls back to the file written by ``huggingface-cli login``
+(``$HF_TOKEN_PATH``, else ``$HF_HOME/token``, else ``~/.cache/huggingface/token``).
+The token is never part of a repr, a cache key, a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+DEFAULT_BASE_URL = "https://router.huggingface.co"
+ERROR_MODES = ("warn", "raise", "ignore")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of a call. Build with :func:`resolve_settings`, not directly.
+
+    >>> Settings(token="hf_secret")
+    Settings(token='***', provider='hf-inference', ...)
+    """
+
+    token: str | None = field(default=None, repr=False)
+    provider: str = "hf-inference"
+    base_url: str = DEFAULT_BASE_URL
+    endpoint: str | None = None
+    max_concurrency: int = 32
+    requests_per_minute: float | None = None
+    timeout: float = 120.0
+    max_retries: int = 5
+    retry_backoff: float = 1.0
+    cache: str | bool = True
+    progress: bool = True
+    errors: str = "warn"
+    batch_size: int = 32
+    wait_for_model: bool = True
+    device: str | None = None
+    # Not settable from the environment: seams for tests and power users.
+    client: Any = field(default=None, repr=False, compare=False)
+    transport: Any = field(default=None, repr=False, compare=False)
+
+    def __repr__(self) -> str:  # the token is never shown, only whether there is one
+        shown = ", ".join(
+            f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr
+        )
+        return f"Settings(token={'***' if self.token else None!r}, {shown})"
+
+    @property
+    def cache_path(self) -> Path | None:
+        """The SQLite file of the persistent cache, or None when caching is off or in memory."""
+        if self.cache is False or self.cache == "memory":
+            return None
+        if self.cache is True:
+            base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+            return Path(base) / "hf_frame" / "cache.sqlite"
+        path = Path(str(self.cache)).expanduser()
+        return path if path.suffix in (".sqlite", ".db") else path / "cache.sqlite"
+
+
+_SETTING_NAMES = tuple(f.name for f in fields(Settings))
+_ENV_NAMES = tuple(n for n in _SETTING_NAMES if n not in ("client", "transport", "token"))
+_session_overrides: dict[str, Any] = {}
+
+
+def configure(**settings: Any) -> Settings:
+    """Set session defaults for every later call; returns the resulting settings.
+
+    >>> import hf_frame
+    >>> hf_frame.configure(token="hf_...", max_concurrency=16, cache="~/.hf_cache")  # doctest: +SKIP
+
+    ``configure()`` with no arguments resets the session to environment defaults.
+    """
+    unknown = set(settings) - set(_SETTING_NAMES)
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {sorted(unknown)}; known: {list(_SETTING_NAMES)}")
+    if not settings:
+        _session_overrides.clear()
+    _session_overrides.update(settings)
+    return resolve_settings()
+
+
+def is_setting(name: str) -> bool:
+    return name in _SETTING_NAMES
+
+
+def resolve_settings(**overrides: Any) -> Settings:
+    """Merge defaults, environment, :func:`configure` and per-call ``overrides`` into Settings."""
+    unknown = set(overrides) - set(_SETTING_NAMES)
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {sorted(unknown)}; known: {list(_SETTING_NAMES)}")
+    values: dict[str, Any] = {}
+    for name in _ENV_NAMES:
+        raw = os.environ.get(f"HF_FRAME_{name.upper()}")
+        if raw is not None and raw != "":
+            values[name] = _from_env(name, raw)
+    values["token"] = os.environ.get("HF_FRAME_TOKEN") or os.environ.get("HF_TOKEN") or _token_file()
+    values.update(_session_overrides)
+    values.update({k: v for k, v in overrides.items() if v is not None or k in ("endpoint", "requests_per_minute")})
+    settings = Settings(**values)
+    _validate(settings)
+    return settings
+
+
+def _token_file() -> str | None:
+    path = os.environ.get("HF_TOKEN_PATH")
+    if not path:
+        home = os.environ.get("HF_HOME") or str(Path.home() / ".cache" / "huggingface")
+        path = str(Path(home) / "token")
+    try:
+        token = Path(path).read_text().strip()
+    except OSError:
+        return None
+    return token or None
+
+
+_BOOL_TRUE = {"1", "true", "yes", "on"}
+_BOOL_FALSE = {"0", "false", "no", "off"}
+
+
+def _from_env(name: str, raw: str) -> Any:
+    default = next(f.default for f in fields(Settings) if f.name == name)
+    try:
+        if name == "cache":
+            low = raw.lower()
+            return False if low in _BOOL_FALSE else True if low in _BOOL_TRUE else raw
+        if isinstance(default, bool):
+            low = raw.lower()
+            if low not in _BOOL_TRUE | _BOOL_FALSE:
+                raise ValueError(raw)
+            return low in _BOOL_TRUE
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float) or name == "requests_per_minute":
+            return float(raw)
+    except ValueError:
+        raise ConfigError(f"environment variable HF_FRAME_{name.upper()}={raw!r} is not a valid {name}") from None
+    return raw
+
+
+def _validate(s: Settings) -> None:
+    def bad(name: str, why: str) -> ConfigError:
+        return ConfigError(f"setting {name}={getattr(s, name)!r} is invalid: {why}")
+
+    if not isinstance(s.max_concurrency, int) or s.max_concurrency < 1:
+        raise bad("max_concurrency", "must be an integer >= 1")
+    if s.requests_per_minute is not None and s.requests_per_minute <= 0:
+        raise bad("requests_per_minute", "must be > 0 or None")
+    if s.timeout <= 0:
+        raise bad("timeout", "must be > 0 seconds")
+    if not isinstance(s.max_retries, int) or s.max_retries < 0:
+        raise bad("max_retries", "must be an integer >= 0")
+    if s.retry_backoff < 0:
+        raise bad("retry_backoff", "must be >= 0 seconds")
+    if s.errors not in ERROR_MODES:
+        raise bad("errors", f"must be one of {ERROR_MODES}")
+    if not isinstance(s.batch_size, int) or s.batch_size < 1:
+        raise bad("batch_size", "must be an integer >= 1")
+    if not s.base_url.startswith(("http://", "https://")):
+        raise bad("base_url", "must start with http:// or https://")
+    if s.endpoint is not None and not str(s.endpoint).startswith(("http://", "https://")):
+        raise bad("endpoint", "must start with http:// or https://")
+
+
+def replace(settings: Settings, **changes: Any) -> Settings:
+    """A copy of ``settings`` with ``changes`` applied (validated)."""
+    out = dataclasses.replace(settings, **changes)
+    _validate(out)
+    return out

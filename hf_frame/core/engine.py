@@ -1,0 +1,211 @@
+"""values -> skip nulls -> dedupe -> cache -> single-flight -> send -> cache put -> scatter back.
+
+The engine is framework-free: frame adapters hand it one tuple of input values per row and get
+back one result (or error message) per row, in order. Everything runs on the shared runner loop
+(:mod:`.runner`), so the single-flight table below is shared by every call in the process (polars
+worker threads included) without locks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from ..errors import FatalRequestError, InputError, RowRequestError
+from ..tasks.base import Call
+from ..transport import http
+from . import keys, runner
+from .progress import Progress
+from .session import get_cache
+
+# key -> future of (result, error) for requests being sent right now, by any call.
+_inflight: dict[str, asyncio.Future] = {}
+
+# After this many identical client errors with no success at all, the error is systematic
+# (invalid parameters, wrong task for the model...) and the call stops instead of failing each row.
+SYSTEMATIC_AFTER = 3
+
+
+@dataclass
+class Outcome:
+    """What the engine returns for one call: per-row results and errors, and what it cost."""
+
+    results: list[Any]
+    errors: list[str | None]
+    rows: int = 0
+    unique: int = 0
+    cached: int = 0
+    requests: int = 0
+    fresh_keys: set[str] = field(default_factory=set)
+    row_keys: list[str | None] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return sum(e is not None for e in self.errors)
+
+
+def run(call: Call, rows: Sequence[tuple], labels: Sequence[Any] | None = None) -> Outcome:
+    """Synchronously compute ``call`` for every row (a tuple of input values per row)."""
+    return runner.run(execute(call, rows, labels))
+
+
+async def execute(call: Call, rows: Sequence[tuple], labels: Sequence[Any] | None = None) -> Outcome:
+    task = call.task
+    n = len(rows)
+    items: list[Any] = []
+    for position, values in enumerate(rows):
+        label = labels[position] if labels is not None else position
+        items.append(task.prepare(call, values, label))
+    present = [i for i, item in enumerate(items) if item is not None]
+    resolved = await task.resolve_items(call, [items[i] for i in present])
+    for i, item in zip(present, resolved):
+        items[i] = item
+
+    row_keys: list[str | None] = [None] * n
+    unique: dict[str, Any] = {}
+    weight: dict[str, int] = {}
+    for i, item in enumerate(items):
+        if item is None:
+            continue
+        key = keys.request_key(task=task.name, model=call.model, route=call.route,
+                               parameters=[call.parameters, call.options], item=item)
+        row_keys[i] = key
+        unique.setdefault(key, item)
+        weight[key] = weight.get(key, 0) + 1
+
+    cache = get_cache(call.settings)
+    stored = cache.get_many(unique) if cache is not None else {}
+    answers: dict[str, tuple[Any, str | None]] = {k: (task.decode(v), None) for k, v in stored.items()}
+    outcome = Outcome(results=[None] * n, errors=[None] * n, rows=sum(k is not None for k in row_keys),
+                      unique=len(unique), cached=len(stored), row_keys=row_keys)
+
+    progress = Progress(call, total=outcome.rows, cached=sum(weight[k] for k in stored))
+    try:
+        waiting: dict[str, asyncio.Future] = {}
+        mine: list[str] = []
+        loop = asyncio.get_running_loop()
+        for key in unique:
+            if key in answers:
+                continue
+            if key in _inflight:
+                waiting[key] = _inflight[key]
+            else:
+                _inflight[key] = loop.create_future()
+                mine.append(key)
+        sender = _Sender(call, unique, weight, cache, progress, outcome)
+        try:
+            await sender.send_all(mine)
+        finally:
+            # Whatever happened, release our single-flight slots (failed ones carry the error).
+            for key in mine:
+                fut = _inflight.pop(key, None)
+                if fut is not None and not fut.done():
+                    fut.set_result((None, "cancelled: the call that was sending this input stopped"))
+        answers.update(sender.answers)
+        for key, fut in waiting.items():
+            answers[key] = await asyncio.shield(fut)
+            progress.advance(weight[key], sent=True)
+    finally:
+        progress.close()
+
+    for i, key in enumerate(row_keys):
+        if key is not None:
+            outcome.results[i], outcome.errors[i] = answers[key]
+    return outcome
+
+
+class _Sender:
+    """Sends the keys this call owns, in batches, and publishes each answer as it arrives."""
+
+    def __init__(self, call: Call, unique: dict, weight: dict, cache, progress: Progress, outcome: Outcome):
+        self.call, self.task = call, call.task
+        self.unique, self.weight, self.cache = unique, weight, cache
+        self.progress, self.outcome = progress, outcome
+        self.answers: dict[str, tuple[Any, str | None]] = {}
+        self.successes = 0
+        self.client_errors: dict[str, int] = {}
+
+    async def send_all(self, owned: list[str]) -> None:
+        groups: dict[Any, list[str]] = {}
+        for key in owned:
+            groups.setdefault(self.task.group_key(self.call, self.unique[key]), []).append(key)
+        size = self.task.batch_size(self.call)
+        batches = [keys_[i : i + size] for keys_ in groups.values() for i in range(0, len(keys_), size)]
+        jobs = [asyncio.ensure_future(self.send(batch)) for batch in batches]
+        if not jobs:
+            return
+        try:
+            done, pending = await asyncio.wait(jobs, return_when=asyncio.FIRST_EXCEPTION)
+        except BaseException:  # cancelled from outside (KeyboardInterrupt in the caller)
+            for job in jobs:
+                job.cancel()
+            raise
+        for job in pending:
+            job.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        for job in done:
+            if job.exception() is not None:
+                raise job.exception()
+
+    async def send(self, batch: list[str]) -> None:
+        items = [self.unique[k] for k in batch]
+        try:
+            answer = await self._dispatch(items)
+            self.outcome.requests += 1
+            try:
+                results = self.task.parse(self.call, answer, items)
+            except (ValueError, TypeError, KeyError, IndexError) as exc:
+                raise RowRequestError(
+                    f"{self.task.name}: unexpected answer from model {self.call.model!r}: {exc}",
+                    task=self.task.name, model=self.call.model or "",
+                ) from None
+            if len(results) != len(items):
+                raise RowRequestError(f"{self.task.name}: expected {len(items)} results, got {len(results)}")
+        except (RowRequestError, InputError) as exc:
+            # InputError: a file or URL that could not be read when the request was built.
+            if len(batch) > 1:  # isolate the offending item(s): split the batch and retry the halves
+                half = len(batch) // 2
+                await asyncio.gather(self.send(batch[:half]), self.send(batch[half:]))
+                return
+            if isinstance(exc, RowRequestError):
+                self._note_client_error(exc)
+            self._publish(batch[0], None, str(exc))
+            return
+        self.successes += 1
+        if self.cache is not None:
+            self.cache.put_many({k: self.task.encode(r) for k, r in zip(batch, results)})
+        for key, result in zip(batch, results):
+            self._publish(key, result, None)
+
+    async def _dispatch(self, items: list[Any]) -> Any:
+        call = self.call
+        if call.settings.provider == "local":
+            from .local_dispatch import run_local
+
+            payload = await self.task.build_local_payload(call, items)
+            return await run_local(call, payload)
+        request = await self.task.build_request(call, items)
+        return await http.send(request, call.settings, task=self.task.name, model=call.model)
+
+    def _note_client_error(self, exc: RowRequestError) -> None:
+        if exc.status not in (400, 422) or self.successes:
+            return
+        message = str(exc)
+        self.client_errors[message] = self.client_errors.get(message, 0) + 1
+        if self.client_errors[message] >= SYSTEMATIC_AFTER:
+            raise FatalRequestError(
+                f"{message} (the first {SYSTEMATIC_AFTER} different inputs all failed this way, so the "
+                "parameters or the model are likely wrong; stopping)",
+                status=exc.status, task=exc.task, model=exc.model,
+            )
+
+    def _publish(self, key: str, result: Any, error: str | None) -> None:
+        self.answers[key] = (result, error)
+        fut = _inflight.pop(key, None)
+        if fut is not None and not fut.done():
+            fut.set_result((result, error))
+        if error is None:
+            self.outcome.fresh_keys.add(key)
+        self.progress.advance(self.weight[key], sent=True, failed=error is not None)

@@ -1,0 +1,38 @@
+"""Cache keys: a sha256 over the canonical JSON of everything that determines an answer.
+
+The key covers task, model, the route (endpoint or base URL, provider), parameters and the
+input itself. It never covers the token: two users with different tokens share answers, and a
+token can never be recovered from a cache file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from typing import Any
+
+KEY_VERSION = 1
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys, no whitespace, and floats that round-trip; NaN is rejected."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_default)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"__sha256__": hashlib.sha256(bytes(value)).hexdigest()}
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    if hasattr(value, "item"):  # numpy scalar
+        return value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    raise TypeError(f"cannot build a cache key from {type(value).__name__}")
+
+
+def request_key(*, task: str, model: str | None, route: str, parameters: Any, item: Any) -> str:
+    """The cache key of one input under one call configuration."""
+    payload = {"v": KEY_VERSION, "task": task, "model": model, "route": route, "parameters": parameters, "item": item}
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()

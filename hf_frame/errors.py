@@ -1,0 +1,80 @@
+"""Every exception hf_frame raises on purpose.
+
+::
+
+    HFFrameError                      base of everything below
+    ├── ConfigError (ValueError)      a setting has an invalid value
+    ├── InputError (ValueError)       a cell cannot be sent (also raised as TypeError subclass below)
+    │   └── InputTypeError (TypeError) a non-text value in a text column, naming the row
+    ├── RequestError                  a request failed; carries status, task and model
+    │   ├── FatalRequestError         systematic: bad token (401/403), unknown model (404),
+    │   │                             invalid parameters; stops the whole call at once
+    │   └── RowRequestError           one row's request failed (400/413/422, or still failing
+    │                                 after retries); becomes a null output + `<prefix>_error`
+    └── RowErrors                     raised with ``errors="raise"`` after every other row finished
+                                      (and was cached); ``.errors`` maps row label -> message
+
+Messages name the task, the model, the column or row involved, and never the token.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+
+class HFFrameError(Exception):
+    """Base class of every error raised by hf_frame."""
+
+
+class ConfigError(HFFrameError, ValueError):
+    """A setting has an invalid value (the message names the setting)."""
+
+
+class InputError(HFFrameError, ValueError):
+    """A cell value cannot be turned into a request (the message names the row)."""
+
+
+class InputTypeError(InputError, TypeError):
+    """A cell has the wrong type, e.g. a number in a text column."""
+
+
+class RequestError(HFFrameError):
+    """A request to the inference service failed.
+
+    Attributes: ``status`` (HTTP status or None for network errors), ``task``, ``model``.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, task: str = "", model: str = ""):
+        super().__init__(message)
+        self.status = status
+        self.task = task
+        self.model = model
+
+
+class FatalRequestError(RequestError):
+    """A failure no other row can escape (token, model, parameters): the call stops at once."""
+
+
+class RowRequestError(RequestError):
+    """A failure specific to one request: the rows it served get null outputs and an error."""
+
+
+class RowErrors(HFFrameError):
+    """Some rows failed and ``errors="raise"`` was set; every other row was computed and cached.
+
+    ``errors`` maps the row label (index value, or position) to its message.
+    """
+
+    def __init__(self, errors: Mapping[Any, str], *, column: str, total: int):
+        self.errors = dict(errors)
+        self.column = column
+        shown = "; ".join(f"row {label!r}: {msg}" for label, msg in list(self.errors.items())[:5])
+        more = "" if len(self.errors) <= 5 else f" (and {len(self.errors) - 5} more)"
+        super().__init__(
+            f"{len(self.errors)} of {total} rows failed for {column!r}: {shown}{more}. "
+            "The other rows are cached; rerunning sends only the failed rows."
+        )
+
+
+class RowErrorWarning(UserWarning):
+    """Warned once per call when some rows failed (their outputs are null)."""

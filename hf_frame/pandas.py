@@ -1,0 +1,121 @@
+"""The pandas accessors: ``DataFrame.hf`` and ``Series.hf``.
+
+Thin on purpose: fetch the input columns, run the job (:mod:`hf_frame.methods`), attach the typed
+outputs as ``pd.ArrowDtype`` columns with the original index. Accessors are stateless (pandas 3
+builds a new accessor object on every attribute access).
+
+>>> import pandas as pd, hf_frame
+>>> df = pd.DataFrame({"review": ["Great product!", "Broke after a day."]})
+>>> out = df.hf.classify("review")          # doctest: +SKIP
+>>> out.columns.tolist()                    # doctest: +SKIP
+['review', 'review_label', 'review_score', 'review_error']
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from . import frames
+from .methods import METHODS, Job
+
+
+def _as_values(value: Any):
+    if isinstance(value, pd.Series):
+        return (None if value.name is None else str(value.name)), value.tolist()
+    return None
+
+
+def _to_pandas(array: pa.Array, index: pd.Index) -> pd.Series:
+    return pd.Series(array.to_pandas(types_mapper=pd.ArrowDtype), index=index)
+
+
+def run_job_on_frame(job: Job, df: pd.DataFrame) -> pd.DataFrame:
+    """Run ``job`` on ``df``; a new frame with the output columns appended (``df`` is not modified)."""
+    resolved = frames.resolve_inputs(job, n_rows=len(df), columns=list(df.columns), get_column=lambda c: df[c].tolist(),
+                                     as_values=_as_values)
+    job = frames.bind_frame_table(job, df, resolved)
+    names = job.output_names(resolved.names, [str(c) for c in df.columns])
+    result = job.run(job.arrange(resolved.columns, resolved.literal), labels=df.index.tolist(),
+                     error_column=names["error"], input_names=frames.input_names(job, resolved))
+    out = df.copy(deep=False)
+    for i, field in enumerate(result.type):
+        out[names[field.name]] = _to_pandas(result.field(i), df.index)
+    return out
+
+
+def run_job_on_series(job: Job, series: pd.Series) -> pd.DataFrame:
+    """Run ``job`` whose first input is ``series``; a frame of outputs with the series' index."""
+    frame = series.to_frame(name=series.name if series.name is not None else "value")
+    resolved = frames.resolve_inputs(job, n_rows=len(series), columns=[], get_column=lambda c: [], as_values=_as_values)
+    job = frames.bind_frame_table(job, frame, resolved)
+    names = frames.input_names(job, resolved)
+    result = job.run(job.arrange(resolved.columns, resolved.literal), labels=series.index.tolist(),
+                     error_column="error", input_names=names)
+    return pd.DataFrame({f.name: _to_pandas(result.field(i), series.index) for i, f in enumerate(result.type)},
+                        index=series.index)
+
+
+def _frame_method(name: str):
+    build = METHODS[name]
+
+    @functools.wraps(build)
+    def method(self, *args, **kwargs):
+        return run_job_on_frame(build(*args, **kwargs), self._df)
+
+    return method
+
+
+def _series_method(name: str):
+    build = METHODS[name]
+
+    @functools.wraps(build)
+    def method(self, *args, **kwargs):
+        return run_job_on_series(build(self._s, *args, **kwargs), self._s)
+
+    params = list(inspect.signature(build).parameters.values())[1:]  # the series is the first input
+    method.__signature__ = inspect.Signature([inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY), *params])
+    return method
+
+
+class _Accessor:
+    """Methods are generated from :data:`hf_frame.methods.METHODS`; later registrations resolve lazily."""
+
+    _wrap = None
+
+    def __getattr__(self, name: str):
+        if name in METHODS:
+            return self._wrap(name).__get__(self)
+        raise AttributeError(f"'.hf' has no method {name!r}; available: {sorted(METHODS)}")
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(METHODS))
+
+
+@pd.api.extensions.register_dataframe_accessor("hf")
+class DataFrameAccessor(_Accessor):
+    """``df.hf.<method>(column, ...)``: Hugging Face inference on columns; returns a new DataFrame."""
+
+    _wrap = staticmethod(_frame_method)
+
+    def __init__(self, df: pd.DataFrame) -> None:
+        self._df = df
+
+
+@pd.api.extensions.register_series_accessor("hf")
+class SeriesAccessor(_Accessor):
+    """``s.hf.<method>(...)``: the Series is the first input; returns a DataFrame of outputs, same index."""
+
+    _wrap = staticmethod(_series_method)
+
+    def __init__(self, series: pd.Series) -> None:
+        self._s = series
+
+
+for _name in list(METHODS):
+    setattr(DataFrameAccessor, _name, _frame_method(_name))
+    setattr(SeriesAccessor, _name, _series_method(_name))

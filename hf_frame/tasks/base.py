@@ -1,0 +1,157 @@
+"""What every task spec provides, and the resolved :class:`Call` a spec works with.
+
+A task spec is declarative glue between a frame method and the wire: how a row becomes an item,
+how items become a request body, how an answer becomes results, and which pyarrow type the
+results have. The engine does everything else (dedup, cache, concurrency, retries, progress).
+Adding a task means writing one subclass and registering it in :mod:`hf_frame.tasks`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Hashable, Sequence
+
+import pyarrow as pa
+
+from ..config import Settings
+from ..errors import InputTypeError
+from ..transport.http import Request
+
+
+@dataclass(frozen=True)
+class Call:
+    """One method invocation, resolved: task, model, wire parameters, output options, settings."""
+
+    task: "Task"
+    model: str | None
+    parameters: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)
+    settings: Settings = field(default_factory=Settings)
+    input_names: tuple[str, ...] = ()  # the columns (or "literal") feeding each input, for messages
+
+    @property
+    def route(self) -> str:
+        """Where answers come from, as part of the cache key (never includes the token)."""
+        if self.settings.provider == "local":
+            return "local"
+        return self.task.url(self)
+
+
+def drop_none(mapping: dict) -> dict:
+    """The mapping without its None values (the HF API rejects explicit nulls for some fields)."""
+    return {k: v for k, v in mapping.items() if v is not None}
+
+
+def is_missing(value: Any) -> bool:
+    """None, NaN, pandas NA/NaT: anything a frame uses for "no value", without importing pandas."""
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    name = type(value).__name__
+    if name in ("NAType", "NaTType"):
+        return True
+    try:
+        return bool(value != value)  # numpy nan scalars
+    except Exception:
+        return False
+
+
+def input_name(call: Call, input_index: int) -> str:
+    """The column (or "literal") feeding an input, for messages."""
+    return call.input_names[input_index] if input_index < len(call.input_names) else "input"
+
+
+def require_text(value: Any, call: Call, row: Any, input_index: int = 0) -> str | None:
+    """The text of a cell; None for a missing or empty value (null output, no request)."""
+    if isinstance(value, str):
+        return value if value.strip() else None
+    if is_missing(value):
+        return None
+    shown = repr(value)[:60]
+    raise InputTypeError(
+        f"{call.task.method}: column {input_name(call, input_index)!r} row {row!r} holds "
+        f"{type(value).__name__} {shown}, expected text"
+    )
+
+
+class Task:
+    """Base class of task specs. Override what differs; defaults fit ``{"inputs": text}`` tasks."""
+
+    name: str = ""                  # HF task id, e.g. "text-classification"
+    method: str = ""                # public method name, e.g. "classify"
+    default_model: str | None = None
+    pipeline_route: bool = False    # URL is .../models/{model}/pipeline/{task}
+    batchable: bool = False         # the API accepts a list of inputs in one request
+    remote_batch: bool = False      # ...and we batch on remote providers too (not only locally)
+
+    # -- routing -----------------------------------------------------------------------------
+    def url(self, call: Call) -> str:
+        s = call.settings
+        if s.endpoint:
+            return s.endpoint
+        url = f"{s.base_url.rstrip('/')}/{s.provider}/models/{call.model}"
+        return f"{url}/pipeline/{self.name}" if self.pipeline_route else url
+
+    def batch_size(self, call: Call) -> int:
+        if self.batchable and (self.remote_batch or call.settings.provider == "local"):
+            return call.settings.batch_size
+        return 1
+
+    # -- rows -> items -> requests -----------------------------------------------------------
+    def prepare(self, call: Call, values: tuple, row: Any) -> Any:
+        """The JSON-able item for one row (None: null output, no request). Raise InputTypeError.
+
+        ``values`` holds the row's value for each input; ``row`` is its label, for messages.
+        """
+        return require_text(values[0], call, row)
+
+    def group_key(self, call: Call, item: Any) -> Hashable:
+        """Items with equal group keys may share one request."""
+        return None
+
+    def payload(self, call: Call, items: Sequence[Any]) -> dict:
+        """The HF JSON body for these items (one item unless batchable)."""
+        inputs = list(items) if self.batchable and self.batch_size(call) > 1 else items[0]
+        return drop_none({"inputs": inputs, "parameters": drop_none(call.parameters) or None})
+
+    def request(self, call: Call, items: Sequence[Any]) -> Request:
+        return Request(url=self.url(call), json=self.payload(call, items))
+
+    def parse(self, call: Call, answer: Any, items: Sequence[Any]) -> list[Any]:
+        """One JSON-able result per item. Raise ValueError on an answer of unexpected shape."""
+        raise NotImplementedError
+
+    # -- results -> arrow --------------------------------------------------------------------
+    def output_type(self, call: Call) -> pa.StructType:
+        raise NotImplementedError
+
+    def to_row(self, call: Call, result: Any) -> dict:
+        """The output fields of one result (default: the result is already that dict)."""
+        return result
+
+    def build_array(self, call: Call, results: Sequence[Any]) -> pa.StructArray:
+        """Results (None = null row) -> a struct array of :meth:`output_type`."""
+        rows = [None if r is None else self.to_row(call, r) for r in results]
+        return pa.array(rows, type=self.output_type(call))
+
+    def encode(self, result: Any) -> bytes:
+        return json.dumps(result, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def decode(self, data: bytes) -> Any:
+        return json.loads(data)
+
+    # -- async hooks (media tasks read files / fetch URLs here) --------------------------------
+    async def resolve_items(self, call: Call, items: list[Any]) -> list[Any]:
+        """Turn prepared items into their final, hashable form (e.g. a content hash). Default: as is."""
+        return items
+
+    async def build_request(self, call: Call, items: Sequence[Any]) -> Request:
+        """The HTTP request for these items, built just before it is sent."""
+        return self.request(call, items)
+
+    async def build_local_payload(self, call: Call, items: Sequence[Any]) -> dict:
+        """The body handed to the in-process backend (``provider="local"``)."""
+        return self.payload(call, items)

@@ -1,0 +1,1 @@
+"""Getting one request answered: httpx clients, retries with backoff, concurrency and rate limits."""
