@@ -31,7 +31,8 @@ def _as_values(value: Any):
 
 
 def _to_pandas(array: pa.Array, index: pd.Index) -> pd.Series:
-    return pd.Series(array.to_pandas(types_mapper=pd.ArrowDtype), index=index)
+    # .set_axis, not Series(..., index=): the latter would reindex (and null) every row.
+    return array.to_pandas(types_mapper=pd.ArrowDtype).set_axis(index)
 
 
 def run_job_on_frame(job: Job, df: pd.DataFrame) -> pd.DataFrame:
