@@ -895,6 +895,10 @@ class FakeHub:
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         if request.method == "GET" and request.path == "/_fakehub/nodelay":
             return _json_response({"nodelay": _nodelay(request)})
+        if request.path == "/_fakehub/count":  # for a hub in another process (benchmarks)
+            if request.method == "DELETE":
+                self.reset()
+            return _json_response({"requests": len(self.requests)})
         # content.read() rather than request.read(): no client_max_size limit (1 MiB).
         body = await request.content.read()
         record = self._record(request, body)

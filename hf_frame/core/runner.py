@@ -10,14 +10,40 @@ submit work with :func:`run` and block on the result, and all the engine's share
 from __future__ import annotations
 
 import asyncio
+import atexit
 import threading
-from typing import Any, Coroutine, TypeVar
+from typing import Any, Awaitable, Callable, Coroutine, TypeVar
 
 T = TypeVar("T")
 
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
 _thread: threading.Thread | None = None
+_closers: list[Callable[[], Awaitable[None]]] = []
+
+
+def on_shutdown(closer: Callable[[], Awaitable[None]]) -> None:
+    """Register a coroutine function run on the loop at interpreter exit (closing HTTP sessions)."""
+    _closers.append(closer)
+
+
+@atexit.register
+def _shutdown() -> None:
+    loop = _loop
+    if loop is None or loop.is_closed() or not (_thread and _thread.is_alive()):
+        return
+
+    async def close_all() -> None:
+        for closer in _closers:
+            try:
+                await closer()
+            except Exception:  # exiting anyway: a close failure must not mask the real exit status
+                pass
+
+    try:
+        asyncio.run_coroutine_threadsafe(close_all(), loop).result(timeout=5)
+    except Exception:
+        pass
 
 
 def get_loop() -> asyncio.AbstractEventLoop:

@@ -1,9 +1,8 @@
-"""Sending one request over HTTP with retries, under the process-wide concurrency and rate limits.
+"""Sending one request with retries, under the process-wide concurrency and rate limits.
 
-Users and tests see httpx: pass ``client=`` (an ``httpx.AsyncClient``) or ``transport=`` (e.g.
-``httpx.MockTransport`` or respx) in the settings. Underneath, by default, runs the
-``httpx-aiohttp`` transport: measured on this project's loopback benchmark it is ~6x faster than
-httpx's stock async pool at high concurrency (see DESIGN.md and benchmarks/).
+Two wires, one behaviour: by default a raw aiohttp session (:mod:`.aio`, the fastest measured
+here); when the settings carry ``client=`` (an ``httpx.AsyncClient``) or ``transport=`` (e.g.
+``httpx.MockTransport``, respx), httpx. Retry, wait and error rules are the same for both.
 """
 
 from __future__ import annotations
@@ -17,8 +16,9 @@ import httpx
 
 from .. import __version__
 from ..config import Settings
+from ..core import runner
 from ..errors import FatalRequestError, RowRequestError
-from . import limits, retry
+from . import aio, limits, retry
 
 
 @dataclass
@@ -34,23 +34,33 @@ class Request:
 _clients: dict[tuple, httpx.AsyncClient] = {}
 
 
-def _default_transport(max_connections: int) -> httpx.AsyncBaseTransport:
-    limits_ = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-    try:
-        from httpx_aiohttp import AiohttpTransport
-    except ImportError:  # the stock pool still works, just slower at high concurrency
-        return httpx.AsyncHTTPTransport(limits=limits_)
-    return AiohttpTransport(limits=limits_)
+async def _close_clients() -> None:
+    for client in list(_clients.values()):
+        await client.aclose()
+    _clients.clear()
+
+
+runner.on_shutdown(_close_clients)
 
 
 def get_client(settings: Settings) -> httpx.AsyncClient:
-    """The shared client for these settings (created on the runner loop, reused across calls)."""
+    """An httpx client for these settings: the user's ``client``, or one over their ``transport``
+    (or over httpx-aiohttp when neither is set: used for side downloads such as image URLs)."""
     if settings.client is not None:
         return settings.client
     key = (settings.timeout, settings.max_concurrency, id(settings.transport))
     client = _clients.get(key)
     if client is None or client.is_closed:
-        transport = settings.transport or _default_transport(settings.max_concurrency)
+        transport = settings.transport
+        if transport is None:
+            limits_ = httpx.Limits(max_connections=settings.max_concurrency,
+                                   max_keepalive_connections=settings.max_concurrency)
+            try:
+                from httpx_aiohttp import AiohttpTransport
+
+                transport = AiohttpTransport(limits=limits_)
+            except ImportError:
+                transport = httpx.AsyncHTTPTransport(limits=limits_)
         client = httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(settings.timeout, connect=min(settings.timeout, 30.0)),
@@ -61,7 +71,28 @@ def get_client(settings: Settings) -> httpx.AsyncClient:
     return client
 
 
-def _error_text(response: httpx.Response, body: Any) -> str:
+async def _post(request: Request, headers: dict[str, str], settings: Settings) -> aio.RawResponse:
+    if settings.client is None and settings.transport is None:
+        return await aio.post(request.url, json_body=request.json, content=request.content, headers=headers,
+                              timeout=settings.timeout, max_connections=settings.max_concurrency)
+    try:
+        response = await get_client(settings).post(request.url, json=request.json, content=request.content,
+                                                   headers=headers)
+    except httpx.TimeoutException as exc:
+        raise aio.WireTimeout(str(exc)) from exc
+    except httpx.TransportError as exc:
+        raise aio.WireError(f"{type(exc).__name__}: {exc}") from exc
+    return aio.RawResponse(response.status_code, response.headers, response.content, response.reason_phrase)
+
+
+def _decode(content: bytes) -> tuple[bool, Any]:
+    try:
+        return True, json.loads(content)
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        return False, None
+
+
+def _error_text(response: aio.RawResponse, body: Any) -> str:
     if isinstance(body, dict):
         err = body.get("error") or body.get("message") or body.get("detail")
         if isinstance(err, dict):
@@ -70,19 +101,15 @@ def _error_text(response: httpx.Response, body: Any) -> str:
             err = "; ".join(str(e) for e in err)
         if err:
             return str(err)[:500]
-    text = response.text.strip()
-    return (text[:500] or response.reason_phrase) if text else response.reason_phrase
+    text = response.content.decode("utf-8", "replace").strip()
+    return text[:500] if text else (response.reason or "no details")
 
 
 def _scrub(message: str, token: str | None) -> str:
     return message.replace(token, "***") if token else message
 
 
-def _decode(response: httpx.Response) -> tuple[bool, Any]:
-    try:
-        return True, response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
-        return False, None
+_HINTS = {401: " (check the token)", 403: " (the token lacks permission)", 404: " (check the model id and URL)"}
 
 
 async def send(request: Request, settings: Settings, *, task: str, model: str | None) -> Any:
@@ -91,7 +118,6 @@ async def send(request: Request, settings: Settings, *, task: str, model: str | 
     Retries what is transient (see :mod:`.retry`); raises :class:`FatalRequestError` for
     401/403/404 and :class:`RowRequestError` for other failures once retries are exhausted.
     """
-    client = get_client(settings)
     gate = limits.semaphore(settings.max_concurrency)
     pace = limits.rate_limiter(settings.requests_per_minute)
     headers = dict(request.headers)
@@ -101,30 +127,28 @@ async def send(request: Request, settings: Settings, *, task: str, model: str | 
     attempt = 0
     while True:
         wait: float | None = None
+        status: int | None = None
         async with gate:
             if pace is not None:
                 await pace.acquire()
             try:
-                response = await client.post(request.url, json=request.json, content=request.content, headers=headers)
-            except httpx.TimeoutException:
-                problem, status = f"timed out after {settings.timeout:g}s", None
-            except httpx.TransportError as exc:
-                problem, status = f"connection failed ({type(exc).__name__}: {exc})", None
+                response = await _post(request, headers, settings)
+            except aio.WireTimeout:
+                problem = f"timed out after {settings.timeout:g}s"
+            except aio.WireError as exc:
+                problem = f"connection failed ({_scrub(str(exc), settings.token)})"
             else:
-                status = response.status_code
-                ok, body = _decode(response)
+                status = response.status
+                ok, body = _decode(response.content)
                 if status < 300:
                     if ok:
                         return body
                     problem = "the answer was not valid JSON"
                 else:
-                    message = _scrub(_error_text(response, body), settings.token)
-                    problem = f"HTTP {status}: {message}"
+                    problem = f"HTTP {status}: {_scrub(_error_text(response, body), settings.token)}"
                     if status in retry.FATAL_STATUSES:
-                        hint = {401: " (check the token)", 403: " (the token lacks permission)", 404: " (check the model id and URL)"}
-                        raise FatalRequestError(
-                            f"{where} failed: {problem}{hint.get(status, '')}", status=status, task=task, model=model or ""
-                        )
+                        raise FatalRequestError(f"{where} failed: {problem}{_HINTS.get(status, '')}",
+                                                status=status, task=task, model=model or "")
                     if status not in retry.RETRY_STATUSES:
                         raise RowRequestError(f"{where} failed: {problem}", status=status, task=task, model=model or "")
                     wait = retry.server_wait(status, response.headers, body)

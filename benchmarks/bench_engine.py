@@ -1,0 +1,135 @@
+"""hf_frame against huggingface_hub on one workload, in one process, over loopback HTTP.
+
+The workload: ROWS texts of which UNIQUE are distinct (duplicates, as real columns have),
+text-classification, a server answering every request after LATENCY seconds (tests/fake_hub.py).
+Contenders:
+
+* ``InferenceClient``: one row at a time, as a loop over a column does.
+* ``AsyncInferenceClient`` + ``asyncio.gather``: every row at once, no dedup, no limit.
+* hf_frame (cold cache), with its default transport (httpx over aiohttp) and with httpx's stock pool.
+* hf_frame again (warm cache: a rerun of the same cell).
+
+It prints wall times, requests sent, the ratio of each to hf_frame, and the latency-bound
+limit: unique x latency / concurrency (the best any client sending each unique input once, with
+that many requests in flight, can do).
+
+    python benchmarks/bench_engine.py [--rows 2000 --unique 1000 --latency 0.02 --concurrency 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+import httpx  # noqa: E402
+import pandas as pd  # noqa: E402
+
+import hf_frame  # noqa: E402
+
+TESTS = Path(__file__).resolve().parents[1] / "tests"
+
+MODEL = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
+
+
+def workload(rows: int, unique: int) -> list[str]:
+    return [f"review number {i % unique}: it was good" for i in range(rows)]
+
+
+class RemoteHub:
+    """The fake hub in its own process, so the server does not compete with the client for the GIL."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+    def count(self) -> int:
+        return httpx.get(f"{self.base_url}/_fakehub/count").json()["requests"]
+
+    def reset(self) -> None:
+        httpx.delete(f"{self.base_url}/_fakehub/count")
+
+
+@contextmanager
+def remote_hub(latency: float):
+    proc = subprocess.Popen([sys.executable, str(TESTS / "fake_hub.py"), "--latency", str(latency)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        yield RemoteHub(proc.stdout.readline().strip())
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=2000)
+    parser.add_argument("--unique", type=int, default=1000)
+    parser.add_argument("--latency", type=float, default=0.02)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--sequential-rows", type=int, default=500,
+                        help="rows for the one-at-a-time InferenceClient (it is slow); its time is scaled to --rows")
+    args = parser.parse_args()
+
+    from huggingface_hub import AsyncInferenceClient, InferenceClient
+
+    texts = workload(args.rows, args.unique)
+    df = pd.DataFrame({"review": texts})
+    results: dict[str, tuple[float, int]] = {}
+
+    with remote_hub(args.latency) as hub, tempfile.TemporaryDirectory() as tmp:
+        url = f"{hub.base_url}/hf-inference/models/{MODEL}"
+
+        # -- huggingface_hub, one row at a time (a sample, scaled: the loop is linear) ---------
+        client = InferenceClient(model=url, token="hf_bench")
+        sample = texts[: args.sequential_rows]
+        hub.reset()
+        elapsed = timed(lambda: [client.text_classification(t) for t in sample])
+        results["InferenceClient, row by row"] = (elapsed * args.rows / len(sample), round(hub.count() * args.rows / len(sample)))
+
+        # -- huggingface_hub async, everything at once ----------------------------------------
+        async def gather_all():
+            aclient = AsyncInferenceClient(model=url, token="hf_bench")
+            await asyncio.gather(*[aclient.text_classification(t) for t in texts])
+
+        hub.reset()
+        results["AsyncInferenceClient + gather"] = (timed(lambda: asyncio.run(gather_all())), hub.count())
+
+        # -- hf_frame ---------------------------------------------------------------------------
+        common = dict(base_url=hub.base_url, token="hf_bench", progress=False, max_concurrency=args.concurrency)
+        for label, extra in [("hf_frame, httpx stock pool", {"transport": httpx.AsyncHTTPTransport(
+                                  limits=httpx.Limits(max_connections=args.concurrency))}),
+                             ("hf_frame (default transport)", {})]:
+            cache = os.path.join(tmp, label.replace(" ", "_"))
+            hub.reset()
+            results[label] = (timed(lambda: df.hf.classify("review", model=MODEL, cache=cache, **common, **extra)), hub.count())
+        hub.reset()
+        cache = os.path.join(tmp, "hf_frame_(default_transport)")
+        results["hf_frame, rerun (warm cache)"] = (timed(lambda: df.hf.classify("review", model=MODEL, cache=cache, **common)), hub.count())
+
+    limit = args.unique * args.latency / args.concurrency
+    ours = results["hf_frame (default transport)"][0]
+    print(f"workload: {args.rows} rows, {args.unique} unique, {args.latency * 1000:g} ms latency, "
+          f"concurrency {args.concurrency} (InferenceClient timed on {args.sequential_rows} rows, scaled)")
+    print(f"latency-bound limit: unique x latency / concurrency = {limit:.3f} s")
+    print(f"{'contender':34} {'seconds':>9} {'requests':>9} {'x hf_frame':>11}")
+    for name, (seconds, requests) in results.items():
+        print(f"{name:34} {seconds:9.3f} {requests:9d} {seconds / ours:10.1f}x")
+    print(f"hf_frame / limit = {ours / limit:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
