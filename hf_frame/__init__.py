@@ -27,15 +27,16 @@ from .errors import (  # noqa: E402
     RowErrorWarning,
     RowRequestError,
 )
-from .methods import METHODS, last_run  # noqa: E402
+from .methods import METHODS, last_run, usage  # noqa: E402
+from . import chat as _chat  # noqa: F401,E402  (registers df.hf.chat; before the adapters)
+from . import methods_media as _methods_media  # noqa: F401,E402  (vision/audio methods; before the adapters)
+from . import embeddings as _embeddings  # noqa: F401,E402  (embed, rerank, search; before the adapters)
+from .media import decode_mask  # noqa: E402
 
 if importlib.util.find_spec("pandas") is not None:
     from . import pandas as _pandas_accessor  # noqa: F401,E402
 if importlib.util.find_spec("polars") is not None:
-    try:
-        from . import polars as _polars_namespace  # noqa: F401,E402
-    except ImportError:  # the polars adapter module is optional until it lands
-        pass
+    from . import polars as _polars_namespace  # noqa: F401,E402
 
 __all__ = sorted([
     "ConfigError",
@@ -53,6 +54,8 @@ __all__ = sorted([
     "cache_info",
     "clear_cache",
     "configure",
+    "decode_mask",
     "last_run",
     "resolve_settings",
+    "usage",
 ])

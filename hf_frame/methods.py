@@ -9,9 +9,10 @@ typed results; so every method behaves the same on every backend.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, ClassVar, Sequence
 
 import pyarrow as pa
 
@@ -25,6 +26,8 @@ MAX_ZERO_SHOT_LABELS = 10
 FRAME = object()  # marker: "the frame the method is called on" (table_qa's default table)
 
 _last_run: dict[str, Any] = {}
+_usage_total: dict[str, int] = {}
+_usage_lock = threading.Lock()
 
 
 def last_run() -> dict[str, Any]:
@@ -32,8 +35,24 @@ def last_run() -> dict[str, Any]:
 
     >>> df.hf.classify("review"); hf_frame.last_run()  # doctest: +SKIP
     {'method': 'classify', 'rows': 1000, 'unique': 640, 'cached': 600, 'requests': 40, 'failed': 0}
+
+    Methods whose answers report token counts (``chat``) add ``usage``: the tokens of the answers
+    received by that call (cached rows cost 0), e.g. ``{'prompt_tokens': 812, 'completion_tokens': 95,
+    'total_tokens': 907}``.
     """
     return dict(_last_run)
+
+
+def usage(reset: bool = False) -> dict[str, int]:
+    """Tokens of every answer received in this process (summed over calls and polars batches).
+
+    ``usage(reset=True)`` returns the totals and starts counting from zero again.
+    """
+    with _usage_lock:
+        totals = dict(_usage_total)
+        if reset:
+            _usage_total.clear()
+    return totals
 
 
 @dataclass(frozen=True)
@@ -57,6 +76,12 @@ class Job:
     merge: Callable[[list[Any]], Any] | None = None  # merges one result per call into one
     table: Any = None  # table_qa: a dict of columns, or FRAME until an adapter binds the frame
     swap_to_literal: bool = False  # similarity: put the literal side first so its rows share requests
+    # Each row's outputs depend on that row alone, so polars may run the job on parts of a column
+    # (in parallel, and batch by batch under the streaming engine). False: whole column at once.
+    elementwise: bool = True
+    # True for jobs that pick rows (search): adapters call select() instead of run() and return the
+    # chosen rows of the frame, in the order given, with the columns select() returns.
+    returns_rows: ClassVar[bool] = False
 
     def bind_table(self, table: dict[str, list[str]]) -> "Job":
         """A copy whose calls carry ``table`` (table_qa answers questions about it)."""
@@ -130,12 +155,24 @@ class Job:
         _last_run.update(method=self.method, rows=outcomes[0].rows, unique=outcomes[0].unique,
                          cached=sum(o.cached for o in outcomes), requests=sum(o.requests for o in outcomes),
                          failed=sum(e is not None for e in errors))
+        fields = self.call.task.usage_fields
+        if fields:  # token counts of the answers received now: cached and shared rows cost 0
+            spent = {name: sum(o.usage.get(name, 0) for o in outcomes) for name in fields}
+            _last_run["usage"] = spent
+            with _usage_lock:
+                for name, count in spent.items():
+                    _usage_total[name] = _usage_total.get(name, 0) + count
         data = self.call.task.build_array(self.call, results)
         self._report(errors, labels, error_column)
         # flatten() (unlike field()) turns null rows into null children, whatever the children held.
         arrays = data.flatten() + [pa.array(errors, type=pa.string())]
         fields = list(data.type) + [pa.field(ERROR_FIELD, pa.string())]
         return pa.StructArray.from_arrays(arrays, fields=fields)
+
+    def select(self, columns: Sequence[Sequence[Any]], *, labels: Sequence[Any] | None = None,
+               error_column: str = ERROR_FIELD, input_names: Sequence[str] = ()) -> tuple[Any, pa.StructArray]:
+        """For ``returns_rows`` jobs: ``(row positions, struct array of new columns, one per position)``."""
+        raise NotImplementedError(f"{self.method} computes a column per row; call run()")
 
     def _report(self, errors: list[str | None], labels, error_column: str) -> None:
         failed = {(labels[i] if labels is not None else i): e for i, e in enumerate(errors) if e is not None}
@@ -259,6 +296,8 @@ def table_to_dict(table: Any, exclude: Sequence[str] = ()) -> dict[str, list[str
     """A pandas/polars frame or a dict of columns -> ``{column: [cell as str, ...]}`` as the API wants."""
     if isinstance(table, dict):
         columns = {str(k): list(v) for k, v in table.items()}
+    elif hasattr(table, "collect") and not hasattr(table, "to_list"):  # a polars LazyFrame
+        return table_to_dict(table.collect(), exclude)
     elif hasattr(table, "columns"):
         columns = {str(c): list(table[c]) for c in table.columns if c not in exclude}
     else:
@@ -310,26 +349,27 @@ def similarity(a: Any, b: Any, *, model: str | None = None, parameters: dict | N
                     model=model, parameters=parameters, prefix=prefix, settings=settings, swap_to_literal=True)
 
 
-def embed(col: Any, *, normalize: bool = True, truncate: bool | None = True, dim: int | None = None,
-          model: str | None = None, parameters: dict | None = None, prefix: str | None = None, **settings: Any) -> Job:
-    """Embeddings. Output ``embedding``: fixed-size list of float32 (``dim`` if given, else inferred)."""
-    settings, extra = _split_kwargs(settings)
-    _reject_unknown("embed", extra)
-    if dim is not None and (not isinstance(dim, int) or dim < 1):
-        raise ValueError(f"embed: dim must be a positive integer, got {dim!r}")
-    return make_job("embed", "feature-extraction", [Input("col", col)], model=model, parameters=parameters,
-                    options={"root": {"normalize": normalize, "truncate": truncate}, "dim": dim},
-                    prefix=prefix, settings=settings)
-
-
 METHODS: dict[str, Callable[..., Job]] = {
     f.__name__: f for f in (classify, zero_shot, ner, qa, table_qa, fill_mask, summarize, translate, generate,
-                            similarity, embed)
+                            similarity)
 }
+# embed, search and rerank live in hf_frame.embeddings (registered when hf_frame is imported).
 
 
 def register_method(function: Callable[..., Job]) -> Callable[..., Job]:
-    """Make a job-building function available as ``df.hf.<name>`` on every backend."""
+    """Make a job-building function available as ``df.hf.<name>`` on every backend.
+
+    A function whose Series/Expr input is not its first parameter (``rerank(query, col)``) names it in
+    a ``series_arg`` attribute; the Series accessors then pass the Series as that keyword.
+    """
     METHODS[function.__name__] = function
     return function
+
+
+def __getattr__(name: str) -> Any:  # methods.embed & co. moved to hf_frame.embeddings
+    if name in ("embed", "search", "rerank"):
+        from . import embeddings
+
+        return getattr(embeddings, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

@@ -27,6 +27,15 @@ _inflight: dict[str, asyncio.Future] = {}
 SYSTEMATIC_AFTER = 3
 
 
+@dataclass(frozen=True)
+class RowFailure:
+    """Returned by ``Task.prepare`` or ``Task.resolve_items`` in place of an item: this row cannot
+    be sent (a missing file, an unreachable URL...). It becomes the row's error, with no request;
+    the other rows go on. ``message`` should name the row and the offending path or URL."""
+
+    message: str
+
+
 @dataclass
 class Outcome:
     """What the engine returns for one call: per-row results and errors, and what it cost."""
@@ -39,6 +48,7 @@ class Outcome:
     requests: int = 0
     fresh_keys: set[str] = field(default_factory=set)
     row_keys: list[str | None] = field(default_factory=list)
+    usage: dict[str, int] = field(default_factory=dict)  # summed Task.answer_usage of every answer received
 
     @property
     def failed(self) -> int:
@@ -57,10 +67,15 @@ async def execute(call: Call, rows: Sequence[tuple], labels: Sequence[Any] | Non
     for position, values in enumerate(rows):
         label = labels[position] if labels is not None else position
         items.append(task.prepare(call, values, label))
-    present = [i for i, item in enumerate(items) if item is not None]
+    failures: dict[int, str] = {}
+    present = [i for i, item in enumerate(items) if item is not None and not isinstance(item, RowFailure)]
     resolved = await task.resolve_items(call, [items[i] for i in present])
     for i, item in zip(present, resolved):
         items[i] = item
+    for i, item in enumerate(items):
+        if isinstance(item, RowFailure):  # from prepare or resolve_items: an error, no request
+            failures[i] = item.message
+            items[i] = None
 
     row_keys: list[str | None] = [None] * n
     unique: dict[str, Any] = {}
@@ -77,10 +92,12 @@ async def execute(call: Call, rows: Sequence[tuple], labels: Sequence[Any] | Non
     cache = get_cache(call.settings)
     stored = cache.get_many(unique) if cache is not None else {}
     answers: dict[str, tuple[Any, str | None]] = {k: (task.decode(v), None) for k, v in stored.items()}
-    outcome = Outcome(results=[None] * n, errors=[None] * n, rows=sum(k is not None for k in row_keys),
-                      unique=len(unique), cached=len(stored), row_keys=row_keys)
+    outcome = Outcome(results=[None] * n, errors=[None] * n, unique=len(unique), cached=len(stored),
+                      rows=sum(k is not None for k in row_keys) + len(failures), row_keys=row_keys)
 
     progress = Progress(call, total=outcome.rows, cached=sum(weight[k] for k in stored))
+    if failures:
+        progress.advance(len(failures), sent=False, failed=True)
     try:
         waiting: dict[str, asyncio.Future] = {}
         mine: list[str] = []
@@ -112,6 +129,8 @@ async def execute(call: Call, rows: Sequence[tuple], labels: Sequence[Any] | Non
     for i, key in enumerate(row_keys):
         if key is not None:
             outcome.results[i], outcome.errors[i] = answers[key]
+    for i, message in failures.items():
+        outcome.errors[i] = message
     return outcome
 
 
@@ -125,6 +144,9 @@ class _Sender:
         self.answers: dict[str, tuple[Any, str | None]] = {}
         self.successes = 0
         self.client_errors: dict[str, int] = {}
+        # Bounds the batches being built and sent at once: a request body is built only when it
+        # is about to go out, so 10,000 image paths never hold 10,000 images in memory.
+        self.gate = asyncio.Semaphore(call.settings.max_concurrency)
 
     async def send_all(self, owned: list[str]) -> None:
         groups: dict[Any, list[str]] = {}
@@ -152,15 +174,21 @@ class _Sender:
     async def send(self, batch: list[str]) -> None:
         items = [self.unique[k] for k in batch]
         try:
-            answer = await self._dispatch(items)
-            self.outcome.requests += 1
-            try:
-                results = self.task.parse(self.call, answer, items)
-            except (ValueError, TypeError, KeyError, IndexError) as exc:
-                raise RowRequestError(
-                    f"{self.task.name}: unexpected answer from model {self.call.model!r}: {exc}",
-                    task=self.task.name, model=self.call.model or "",
-                ) from None
+            attempt = 0
+            while True:  # an answer parse() rejects is asked again task.answer_retries(call) times
+                async with self.gate:
+                    answer = await self._dispatch(items)
+                self.outcome.requests += 1
+                for name, count in self.task.answer_usage(self.call, answer).items():
+                    self.outcome.usage[name] = self.outcome.usage.get(name, 0) + count
+                try:
+                    results = self.task.parse(self.call, answer, items)
+                    break
+                except (ValueError, TypeError, KeyError, IndexError) as exc:
+                    attempt += 1
+                    if attempt > self.task.answer_retries(self.call):
+                        raise RowRequestError(self.task.answer_error(self.call, exc, attempt),
+                                              task=self.task.name, model=self.call.model or "") from None
             if len(results) != len(items):
                 raise RowRequestError(f"{self.task.name}: expected {len(items)} results, got {len(results)}")
         except (RowRequestError, InputError) as exc:

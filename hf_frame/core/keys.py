@@ -21,6 +21,9 @@ def canonical_json(value: Any) -> str:
 
 
 def _default(value: Any) -> Any:
+    cache_key = getattr(type(value), "__cache_key__", None)
+    if cache_key is not None:  # an item naming what identifies it (media: the content hash)
+        return cache_key(value)
     if isinstance(value, (bytes, bytearray, memoryview)):
         return {"__sha256__": hashlib.sha256(bytes(value)).hexdigest()}
     if isinstance(value, (set, frozenset)):

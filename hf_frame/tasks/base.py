@@ -124,6 +124,22 @@ class Task:
         """One JSON-able result per item. Raise ValueError on an answer of unexpected shape."""
         raise NotImplementedError
 
+    def answer_retries(self, call: Call) -> int:
+        """How many times to ask again when :meth:`parse` rejects an answer (chat: invalid JSON)."""
+        return 0
+
+    def answer_error(self, call: Call, exc: Exception, attempts: int) -> str:
+        """The row error for an answer :meth:`parse` rejected ``attempts`` times."""
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        return f"{self.name}: unexpected answer from model {call.model!r}{tries}: {exc}"
+
+    # Token counts this task reads from every answer (summed into ``hf_frame.last_run()["usage"]``).
+    usage_fields: tuple[str, ...] = ()
+
+    def answer_usage(self, call: Call, answer: Any) -> dict[str, int]:
+        """What one answer cost, e.g. ``{"prompt_tokens": 12, "completion_tokens": 30}``."""
+        return {}
+
     # -- results -> arrow --------------------------------------------------------------------
     def output_type(self, call: Call) -> pa.StructType:
         raise NotImplementedError

@@ -1,0 +1,189 @@
+"""Chat completion on any OpenAI-compatible route, with optional structured (JSON Schema) output.
+
+One row is one conversation: an optional system message and the row's prompt (a column, or a
+template filled from several columns). The *item* the engine hashes and deduplicates is that
+message list; the cache key adds the model (with its ``:provider`` suffix), the URL, the
+sampling parameters, ``response_format`` and the schema.
+
+Routes (:meth:`ChatCompletion.url`):
+
+* the Hugging Face router: ``{base_url}/v1/chat/completions`` with ``"model": "org/name"`` or
+  ``"org/name:provider"``;
+* ``endpoint=`` (TGI, vLLM, llama.cpp server, a dedicated Inference Endpoint): the endpoint URL
+  with ``/v1/chat/completions`` appended the way ``huggingface_hub`` does it (nothing is appended
+  when it already ends with ``/chat/completions``; only ``/chat/completions`` after ``/v1``).
+
+A reply that is not JSON, or does not fit the schema, fails :meth:`ChatCompletion.parse`; the
+engine then asks again (``schema_retries`` times) and finally reports a row error. Invalid
+replies are never cached.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+import pyarrow as pa
+
+from ..prompting import PromptTemplate, build_messages, is_missing
+from ..structured import SchemaMismatch, arrow_type, parse_reply
+from .base import Call, Task, require_text
+
+#: Per-row output fields added by ``details=True`` (what the reply cost and why it stopped).
+DETAIL_FIELDS = (
+    pa.field("finish_reason", pa.string()),
+    pa.field("prompt_tokens", pa.int64()),
+    pa.field("completion_tokens", pa.int64()),
+)
+DEFAULT_CHAT_MODEL = "meta-llama/Llama-3.1-8B-Instruct"
+_EXCERPT = 120
+
+
+def chat_completions_url(endpoint: str) -> str:
+    """``endpoint`` + ``/v1/chat/completions``, as ``huggingface_hub`` builds it.
+
+    >>> chat_completions_url("http://localhost:8080")
+    'http://localhost:8080/v1/chat/completions'
+    >>> chat_completions_url("http://localhost:8000/v1/")
+    'http://localhost:8000/v1/chat/completions'
+    >>> chat_completions_url("https://x.example/v1/chat/completions")
+    'https://x.example/v1/chat/completions'
+    """
+    url = endpoint.rstrip("/")
+    if url.endswith("/v1"):
+        url += "/chat/completions"
+    if not url.endswith("/chat/completions"):
+        url += "/v1/chat/completions"
+    return url
+
+
+def _excerpt(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = " ".join(text.split())
+    return text if len(text) <= _EXCERPT else text[: _EXCERPT - 3] + "..."
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return int(value)
+
+
+def _message_text(message: dict) -> str | None:
+    """The text of an assistant message: its content string, or its text parts joined."""
+    content = message.get("content")
+    if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}, ...]
+        texts = [p.get("text") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)]
+        return "".join(texts) if texts else None
+    return content if isinstance(content, str) else None
+
+
+class ChatCompletion(Task):
+    """The chat-completion spec. One instance per call carries what only shapes the *view*.
+
+    ``template``, ``system``, ``details`` and ``schema_retries`` live on the instance rather than
+    in ``call.options`` because they do not change the answer (the system message and the
+    rendered prompt are part of the item), so toggling ``details`` never misses the cache. The
+    schema does change the cached result and is in ``call.options["schema"]``.
+    """
+
+    name, method = "chat-completion", "chat"
+    default_model = DEFAULT_CHAT_MODEL
+    usage_fields = ("prompt_tokens", "completion_tokens", "total_tokens")
+
+    def __init__(self, *, template: PromptTemplate | None = None, system: str | None = None,
+                 details: bool = False, schema_retries: int = 1):
+        self.template = template
+        self.system = system
+        self.details = details
+        self.schema_retries = schema_retries
+
+    # -- routing -----------------------------------------------------------------------------
+    def url(self, call: Call) -> str:
+        s = call.settings
+        if s.endpoint:
+            return chat_completions_url(s.endpoint)
+        return f"{s.base_url.rstrip('/')}/v1/chat/completions"
+
+    # -- rows -> items -> requests -----------------------------------------------------------
+    def prepare(self, call: Call, values: tuple, row: Any) -> Any:
+        if self.template is None:
+            prompt = require_text(values[0], call, row)
+        elif any(is_missing(v) for v in values):
+            prompt = None
+        else:
+            prompt = self.template.render(dict(zip(self.template.columns, values)))
+        return None if prompt is None else build_messages(prompt, self.system)
+
+    def payload(self, call: Call, items: Sequence[Any]) -> dict:
+        return {"model": call.model, "messages": items[0], **call.parameters}
+
+    async def build_local_payload(self, call: Call, items: Sequence[Any]) -> dict:  # pragma: no cover
+        raise NotImplementedError("chat has no local backend; use endpoint= with a local server")
+
+    # -- answers -----------------------------------------------------------------------------
+    def parse(self, call: Call, answer: Any, items: Sequence[Any]) -> list[Any]:
+        choices = answer.get("choices") if isinstance(answer, dict) else None
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            raise ValueError(f"expected a chat completion with choices, got {_excerpt(answer)}")
+        choice = choices[0]
+        message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+        usage = answer.get("usage") if isinstance(answer.get("usage"), dict) else {}
+        finish = choice.get("finish_reason")
+        result: dict[str, Any] = {
+            "finish_reason": None if finish is None else str(finish),
+            "prompt_tokens": _count(usage.get("prompt_tokens")),
+            "completion_tokens": _count(usage.get("completion_tokens")),
+        }
+        text = _message_text(message)
+        if text is None:
+            raise SchemaMismatch(self._no_text(message, finish))
+        schema = call.options.get("schema")
+        if schema is None:
+            result["reply"] = text
+            return [result]
+        try:
+            result["value"] = parse_reply(text, schema)
+        except SchemaMismatch as exc:
+            if finish == "length":
+                raise SchemaMismatch(f"{exc} (the reply was cut off at the token limit: raise max_tokens)") from None
+            raise
+        return [result]
+
+    @staticmethod
+    def _no_text(message: dict, finish: Any) -> str:
+        if message.get("tool_calls"):
+            return f"the model answered with tool calls instead of text: {_excerpt(message['tool_calls'])}"
+        hint = " (the token limit was reached first: raise max_tokens)" if finish == "length" else ""
+        return f"the reply has no text content (finish_reason {finish!r}){hint}"
+
+    def answer_retries(self, call: Call) -> int:
+        return self.schema_retries if call.options.get("schema") is not None else 0
+
+    def answer_error(self, call: Call, exc: Exception, attempts: int) -> str:
+        tries = f" ({attempts} attempts)" if attempts > 1 else ""
+        return f"chat: invalid reply from model {call.model!r}{tries}: {exc}"
+
+    def answer_usage(self, call: Call, answer: Any) -> dict[str, int]:
+        usage = answer.get("usage") if isinstance(answer, dict) else None
+        if not isinstance(usage, dict):
+            return {}
+        prompt = _count(usage.get("prompt_tokens")) or 0
+        completion = _count(usage.get("completion_tokens")) or 0
+        total = _count(usage.get("total_tokens"))
+        return {"prompt_tokens": prompt, "completion_tokens": completion,
+                "total_tokens": prompt + completion if total is None else total}
+
+    # -- results -> arrow --------------------------------------------------------------------
+    def output_type(self, call: Call) -> pa.StructType:
+        schema = call.options.get("schema")
+        fields = list(arrow_type(schema)) if schema is not None else [pa.field("reply", pa.string())]
+        if self.details:
+            fields += list(DETAIL_FIELDS)
+        return pa.struct(fields)
+
+    def to_row(self, call: Call, result: Any) -> dict:
+        row = dict(result["value"]) if call.options.get("schema") is not None else {"reply": result["reply"]}
+        if self.details:
+            row.update({f.name: result.get(f.name) for f in DETAIL_FIELDS})
+        return row
