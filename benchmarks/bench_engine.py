@@ -6,7 +6,7 @@ Contenders:
 
 * ``InferenceClient``: one row at a time, as a loop over a column does.
 * ``AsyncInferenceClient`` + ``asyncio.gather``: every row at once, no dedup, no limit.
-* hf_frame (cold cache), with its default transport (httpx over aiohttp) and with httpx's stock pool.
+* hf_frame (cold cache): over its default wire (raw aiohttp), and through httpx (stock pool; httpx-aiohttp).
 * hf_frame again (warm cache: a rerun of the same cell).
 
 It prints wall times, requests sent, the ratio of each to hf_frame, and the latency-bound
@@ -110,18 +110,21 @@ def main() -> None:
 
         # -- hf_frame ---------------------------------------------------------------------------
         common = dict(base_url=hub.base_url, token="hf_bench", progress=False, max_concurrency=args.concurrency)
-        for label, extra in [("hf_frame, httpx stock pool", {"transport": httpx.AsyncHTTPTransport(
-                                  limits=httpx.Limits(max_connections=args.concurrency))}),
-                             ("hf_frame (default transport)", {})]:
+        from httpx_aiohttp import AiohttpTransport
+
+        pool = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+        for label, extra in [("hf_frame over httpx stock pool", {"transport": httpx.AsyncHTTPTransport(limits=pool)}),
+                             ("hf_frame over httpx-aiohttp", {"transport": AiohttpTransport(limits=pool)}),
+                             ("hf_frame (default: raw aiohttp)", {})]:
             cache = os.path.join(tmp, label.replace(" ", "_"))
             hub.reset()
             results[label] = (timed(lambda: df.hf.classify("review", model=MODEL, cache=cache, **common, **extra)), hub.count())
         hub.reset()
-        cache = os.path.join(tmp, "hf_frame_(default_transport)")
+        cache = os.path.join(tmp, "hf_frame_(default:_raw_aiohttp)")
         results["hf_frame, rerun (warm cache)"] = (timed(lambda: df.hf.classify("review", model=MODEL, cache=cache, **common)), hub.count())
 
     limit = args.unique * args.latency / args.concurrency
-    ours = results["hf_frame (default transport)"][0]
+    ours = results["hf_frame (default: raw aiohttp)"][0]
     print(f"workload: {args.rows} rows, {args.unique} unique, {args.latency * 1000:g} ms latency, "
           f"concurrency {args.concurrency} (InferenceClient timed on {args.sequential_rows} rows, scaled)")
     print(f"latency-bound limit: unique x latency / concurrency = {limit:.3f} s")
