@@ -375,7 +375,11 @@ class UrlFetcher:
                 return bytes(body)
             finally:
                 await response.aclose()
-        except httpx.TimeoutException:
+        except httpx.TimeoutException as exc:
+            cause = exc.__cause__
+            if type(cause).__module__.startswith("aiohttp") and not isinstance(cause, TimeoutError):
+                # httpx-aiohttp maps every aiohttp connection error (refused, DNS) to ConnectTimeout
+                raise MediaError(f"could not fetch {shown}: {cause}") from None
             raise MediaError(f"timed out after {self.timeout:g}s fetching {shown}") from None
         except httpx.TooManyRedirects:
             raise MediaError(f"too many redirects fetching {shown}") from None
@@ -529,12 +533,40 @@ def _hash_stream(f, name: str, limit: int) -> str:
 
 
 def _read_path(path: Path, name: str, limit: int) -> bytes:
-    _stat_file(path, name, limit)
+    st = _stat_file(path, name, limit)
     with _open(path, name) as f:
-        data = f.read(limit + 1)  # the file may have grown since stat
+        data = _read_bounded(f, limit, st.st_size)
     if len(data) > limit:
         raise _too_big(name, len(data), limit, at_least=True)
     return data
+
+
+def _regular_file_size(f) -> int | None:
+    """The size of the regular file behind a file object (None for pipes, BytesIO...)."""
+    try:
+        st = os.fstat(f.fileno())
+    except Exception:
+        return None
+    return st.st_size if stat.S_ISREG(st.st_mode) else None
+
+
+def _read_bounded(f, limit: int, expected: int):
+    """At most ``limit + 1`` bytes of ``f`` (one more than allowed tells "too big").
+
+    Never ``f.read(limit + 1)`` on a real file: CPython allocates the whole requested size up
+    front (50 MiB for a 100 KB image). Read the expected size, then blocks if the file grew.
+    """
+    first = f.read(min(limit, expected) + 1)
+    if not isinstance(first, (bytes, bytearray, memoryview)) or len(first) <= expected:
+        return first  # text (the caller complains), or all of it
+    parts, total = [first], len(first)
+    while total <= limit:
+        block = f.read(min(BLOCK_SIZE, limit + 1 - total))
+        if not block:
+            break
+        parts.append(block)
+        total += len(block)
+    return b"".join(parts)
 
 
 def _hash_seekable_file(f, name: str, limit: int) -> str:
@@ -553,7 +585,8 @@ def _read_file_object(ref: MediaRef, limit: int) -> bytes:
         seekable = False
     if seekable:
         f.seek(0)
-    data = f.read(limit + 1)
+    size = _regular_file_size(f)
+    data = f.read(limit + 1) if size is None else _read_bounded(f, limit, size)
     if seekable:
         f.seek(0)
     if not isinstance(data, (bytes, bytearray, memoryview)):

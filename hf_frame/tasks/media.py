@@ -1,0 +1,425 @@
+"""Task specs for image and audio inputs: image/audio classification, zero-shot image
+classification, object detection, segmentation, captioning and speech recognition.
+
+A cell (path, URL, bytes, PIL image, file object...) goes through three steps, so that a column
+of 10,000 image paths never holds 10,000 images in memory (see :mod:`hf_frame.media`):
+
+1. :meth:`MediaTask.prepare` (per row, cheap): :func:`media.describe` -> a :class:`_Pending`
+   ref that remembers its row, for messages. Nothing is read.
+2. :meth:`MediaTask.resolve_items` (async, once per call): the content sha256 of every ref, a
+   magic-byte check of its first bytes -> a :class:`MediaItem`, whose cache key is the content
+   hash only (the same image under two paths or URLs is one request; a file edited in place is a
+   new key). A ref that cannot be read (missing file, unreachable URL, too big, not an image)
+   becomes an :class:`~hf_frame.core.engine.RowFailure` naming the row and the path or URL.
+3. :meth:`MediaTask.build_request` (async, right before sending): the bytes are loaded and sent
+   raw (``Content-Type`` sniffed) when there are no parameters, else as
+   ``{"inputs": <base64>, "parameters": {...}}``. Only requests in flight hold bytes.
+
+Parsers accept every answer shape the HF API and local pipelines produce; results stay JSON-able
+(segmentation masks as base64 text) so that they can be cached, and become typed arrow values in
+:meth:`to_row` (masks as PNG bytes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import pyarrow as pa
+
+from .. import media
+from ..core.engine import RowFailure
+from ..errors import InputTypeError
+from ..media import MediaError, MediaRef
+from ..transport import http
+from . import register
+from .base import Call, Task, drop_none, input_name, is_missing
+from .text import LABEL_SCORE, _label_scores, _num
+
+#: How many files are hashed / URLs downloaded at once while computing content keys.
+FINGERPRINT_CONCURRENCY = 16
+#: Bytes read from the start of a file to check it really is an image / audio clip.
+HEAD_BYTES = 64
+
+
+@dataclass(frozen=True, eq=False)
+class _Pending:
+    """A prepared row: its media ref (nothing read yet) and its label, for messages."""
+
+    ref: MediaRef
+    row: Any
+
+
+@dataclass(frozen=True, eq=False)
+class MediaItem:
+    """A resolved input: the content hash (all the cache key sees) and the ref to load it from."""
+
+    sha256: str
+    ref: MediaRef
+
+    def __cache_key__(self) -> dict:
+        return {"sha256": self.sha256}
+
+
+# -- the URL fetcher, shared per HTTP client ------------------------------------------------------
+
+_fetchers: dict[int, media.UrlFetcher] = {}
+
+
+def fetcher_for(call: Call) -> media.UrlFetcher:
+    """The :class:`media.UrlFetcher` of this call's HTTP client (one per client, on the runner loop).
+
+    It never forwards the client's ``Authorization`` header: the HF token stays with HF.
+    """
+    client = http.get_client(call.settings)
+    limit = max_bytes(call)
+    fetcher = _fetchers.get(id(client))
+    if fetcher is None or fetcher.client is not client or fetcher.max_bytes != limit:
+        fetcher = media.UrlFetcher(client, timeout=call.settings.timeout, max_bytes=limit)
+        _fetchers[id(client)] = fetcher
+    return fetcher
+
+
+def max_bytes(call: Call) -> int:
+    """The largest file accepted (setting ``max_media_bytes``, default 50 MiB)."""
+    return call.settings.max_media_bytes
+
+
+def _read_head(ref: MediaRef) -> bytes:
+    """The first bytes of a path or seekable file (the whole file was just hashed, so it exists)."""
+    try:
+        if ref.source == "path":
+            with open(ref.value, "rb") as f:
+                return f.read(HEAD_BYTES)
+        f = ref.value
+        f.seek(0)
+        try:
+            return f.read(HEAD_BYTES)
+        finally:
+            f.seek(0)
+    except OSError as exc:
+        raise MediaError(f"cannot read {ref.name}: {exc.strerror or exc}") from None
+
+
+def _seekable(ref: MediaRef) -> bool:
+    if ref.source != "file" or ref._buffer:
+        return False
+    try:
+        return bool(ref.value.seekable())
+    except Exception:
+        return False
+
+
+_MEDIA_TYPES = (str, os.PathLike, bytes, bytearray, memoryview, dict)
+
+
+class MediaTask(Task):
+    """Base of the image/audio specs: one file per request remotely, batches locally."""
+
+    kind: str = "image"  # "image" or "audio": what the bytes must sniff as
+    batchable = True     # the local backend takes a list of inputs; remote requests stay single
+    remote_batch = False
+
+    # -- rows -> items ----------------------------------------------------------------------
+    def prepare(self, call: Call, values: tuple, row: Any) -> Any:
+        value = values[0]
+        if is_missing(value) or (isinstance(value, str) and not value.strip()):
+            return None
+        if not (isinstance(value, _MEDIA_TYPES) or callable(getattr(value, "read", None)) or _is_pil(value)):
+            raise InputTypeError(
+                f"{call.task.method}: column {input_name(call, 0)!r} row {row!r} holds "
+                f"{type(value).__name__} {repr(value)[:60]}, expected a path, an http(s) URL, bytes, "
+                "a PIL image or a binary file object"
+            )
+        try:
+            ref = media.describe(value)
+        except MediaError as exc:
+            return RowFailure(self._where(call, row, exc))
+        return None if ref is None else _Pending(ref, row)
+
+    def _where(self, call: Call, row: Any, exc: Exception) -> str:
+        return f"{call.task.method}: column {input_name(call, 0)!r} row {row!r}: {exc}"
+
+    async def resolve_items(self, call: Call, items: list[Any]) -> list[Any]:
+        """Content hashes (files hashed in worker threads, URLs downloaded), a few at a time."""
+        fetcher = fetcher_for(call)
+        limit = max_bytes(call)
+        gate = asyncio.Semaphore(FINGERPRINT_CONCURRENCY)
+
+        async def resolve(pending: _Pending) -> Any:
+            ref = pending.ref
+            try:
+                async with gate:
+                    if ref.source == "path" or _seekable(ref):
+                        digest = await media.fingerprint(ref, fetcher, max_bytes=limit)
+                        head = await asyncio.to_thread(_read_head, ref)
+                    else:  # url, bytes, PIL, stream: the bytes are in memory anyway
+                        data = await media.load(ref, fetcher, max_bytes=limit)
+                        digest, head = hashlib.sha256(data).hexdigest(), data[:HEAD_BYTES]
+                        if ref.source == "pil":  # encode once: send the PNG computed here
+                            ref = MediaRef("bytes", data, ref.name)
+                media.validate_kind(head, self.kind, ref.name)
+            except MediaError as exc:
+                return RowFailure(self._where(call, pending.row, exc))
+            return MediaItem(digest, ref)
+
+        return list(await asyncio.gather(*(resolve(p) for p in items)))
+
+    # -- items -> requests ------------------------------------------------------------------
+    def wire_parameters(self, call: Call) -> dict:
+        """The API parameters (None dropped); none at all means a raw-bytes body."""
+        return drop_none(call.parameters)
+
+    async def _load(self, call: Call, item: MediaItem) -> bytes:
+        """The bytes of ``item``, checked against the hash its cache key was made from."""
+        fetcher = fetcher_for(call)
+        data = await media.load(item.ref, fetcher, max_bytes=max_bytes(call))
+        if item.ref.source == "url":
+            fetcher.forget(item.ref.value)  # sent once per call: do not keep it in memory
+        if item.ref.source in ("path", "file", "url") and hashlib.sha256(data).hexdigest() != item.sha256:
+            # The answer would be cached under the old content's key: refuse, a rerun picks it up.
+            raise MediaError(f"{item.ref.name} changed while it was being read; run again")
+        return data
+
+    async def build_request(self, call: Call, items: Sequence[Any]) -> http.Request:
+        item = items[0]
+        data = await self._load(call, item)
+        body, headers = media.to_request(data, self.kind, self.wire_parameters(call), name=item.ref.name)
+        if isinstance(body, dict):
+            return http.Request(url=self.url(call), json=body, headers=headers)
+        return http.Request(url=self.url(call), content=body, headers=headers)
+
+    async def build_local_payload(self, call: Call, items: Sequence[Any]) -> dict:
+        datas = []
+        for item in items:
+            data = await self._load(call, item)
+            media.validate_kind(data, self.kind, item.ref.name)
+            datas.append(data)
+        inputs = datas if len(datas) > 1 else datas[0]
+        return drop_none({"inputs": inputs, "parameters": self.wire_parameters(call) or None})
+
+    # -- answers ----------------------------------------------------------------------------
+    def parse(self, call: Call, answer: Any, items: Sequence[Any]) -> list[Any]:
+        return [self.parse_one(call, a) for a in self._per_item(answer, items)]
+
+    def _per_item(self, answer: Any, items: Sequence[Any]) -> list[Any]:
+        """One answer per item: a single item gets the whole answer, a batch a list of answers."""
+        if len(items) == 1:
+            return [answer]
+        if not isinstance(answer, list) or len(answer) != len(items):
+            raise ValueError(f"expected a list of {len(items)} answers, got {str(answer)[:120]}")
+        return answer
+
+    def parse_one(self, call: Call, answer: Any) -> Any:
+        raise NotImplementedError
+
+
+def _is_pil(value: Any) -> bool:
+    module = sys.modules.get("PIL.Image")
+    return module is not None and isinstance(value, module.Image)
+
+
+# -- classification ---------------------------------------------------------------------------
+
+
+class _Classification(MediaTask):
+    """``label``, ``score``; with ``top_k`` other than 1 also ``labels`` (list<struct<label, score>>)."""
+
+    def parse_one(self, call, answer):
+        ranked = _label_scores(answer)
+        top_k = call.options.get("top_k")
+        return ranked if top_k is None else ranked[:top_k]  # only what the output shows is kept
+
+    def output_type(self, call):
+        if call.options.get("top_k") == 1:
+            return LABEL_SCORE
+        return pa.struct([("label", pa.string()), ("score", pa.float64()), ("labels", pa.list_(LABEL_SCORE))])
+
+    def to_row(self, call, result):
+        top_k = call.options.get("top_k")
+        ranked = result if top_k is None else result[:top_k]
+        best = ranked[0] if ranked else {"label": None, "score": None}
+        return best if top_k == 1 else {**best, "labels": ranked}
+
+
+class ImageClassification(_Classification):
+    name, method = "image-classification", "classify_image"
+    default_model = "google/vit-base-patch16-224"
+
+
+class AudioClassification(_Classification):
+    name, method = "audio-classification", "classify_audio"
+    default_model = "MIT/ast-finetuned-audioset-10-10-0.4593"
+    kind = "audio"
+
+
+class ZeroShotImageClassification(MediaTask):
+    """``label``, ``score`` and ``score_<label>`` for every candidate label (always the JSON form)."""
+
+    name, method = "zero-shot-image-classification", "zero_shot_image"
+    default_model = "openai/clip-vit-base-patch32"
+    batchable = False  # the local backend does not run it; one image per request everywhere
+
+    def parse_one(self, call, answer):
+        if isinstance(answer, list) and len(answer) == 1 and isinstance(answer[0], dict) and "labels" in answer[0]:
+            answer = answer[0]
+        return {x["label"]: x["score"] for x in _label_scores(answer)}
+
+    def output_type(self, call):
+        fields = [("label", pa.string()), ("score", pa.float64())]
+        fields += [(f"score_{label}", pa.float64()) for label in call.options["labels"]]
+        return pa.struct(fields)
+
+    def to_row(self, call, result):
+        best = max(result.items(), key=lambda kv: kv[1] or 0.0) if result else (None, None)
+        row = {"label": best[0], "score": best[1]}
+        row.update({f"score_{label}": result.get(label) for label in call.options["labels"]})
+        return row
+
+
+# -- detection and segmentation ---------------------------------------------------------------
+
+BOX = pa.struct([("xmin", pa.int64()), ("ymin", pa.int64()), ("xmax", pa.int64()), ("ymax", pa.int64())])
+DETECTED = pa.struct([("label", pa.string()), ("score", pa.float64()), ("box", BOX)])
+SEGMENT = pa.struct([("label", pa.string()), ("score", pa.float64()), ("mask", pa.binary())])
+
+
+def _coord(value: Any) -> int | None:
+    return None if value is None else int(round(float(value)))
+
+
+def _objects(answer: Any, what: str) -> list[dict]:
+    """A list of dicts (``[[...]]`` from a batch of one is unwrapped)."""
+    if isinstance(answer, list) and len(answer) == 1 and isinstance(answer[0], list):
+        answer = answer[0]
+    if isinstance(answer, dict):
+        answer = [answer]
+    if not isinstance(answer, list) or not all(isinstance(x, dict) for x in answer):
+        raise ValueError(f"expected a list of {what}, got {str(answer)[:120]}")
+    return answer
+
+
+class ObjectDetection(MediaTask):
+    name, method = "object-detection", "detect"
+    default_model = "facebook/detr-resnet-50"
+
+    def parse_one(self, call, answer):
+        out = []
+        for obj in _objects(answer, "detected objects"):
+            box = obj.get("box") or {}
+            out.append({"label": obj.get("label"), "score": _num(obj.get("score")),
+                        "box": {k: _coord(box.get(k)) for k in ("xmin", "ymin", "xmax", "ymax")}})
+        return sorted(out, key=lambda o: -(o["score"] or 0.0))
+
+    def output_type(self, call):
+        return pa.struct([("objects", pa.list_(DETECTED))])
+
+    def to_row(self, call, result):
+        return {"objects": result}
+
+
+class ImageSegmentation(MediaTask):
+    """``segments``: label, score, mask (PNG bytes; :func:`hf_frame.decode_mask` -> numpy)."""
+
+    name, method = "image-segmentation", "segment"
+    default_model = "nvidia/segformer-b0-finetuned-ade-512-512"
+
+    def parse_one(self, call, answer):
+        out = []
+        for seg in _objects(answer, "segments"):
+            mask = seg.get("mask")
+            if isinstance(mask, (bytes, bytearray)):  # a local backend may hand bytes over
+                mask = base64.b64encode(mask).decode("ascii")
+            elif isinstance(mask, str) and mask.startswith("data:"):
+                mask = mask.split(",", 1)[1]
+            out.append({"label": seg.get("label"), "score": _num(seg.get("score")), "mask": mask})
+        return out  # results stay JSON-able (base64 masks) for the cache
+
+    def output_type(self, call):
+        return pa.struct([("segments", pa.list_(SEGMENT))])
+
+    def to_row(self, call, result):
+        segments = []
+        for seg in result:
+            mask = seg.get("mask")
+            if isinstance(mask, str):
+                try:
+                    mask = base64.b64decode(mask, validate=True)
+                except (binascii.Error, ValueError):
+                    mask = None
+            segments.append({**seg, "mask": mask})
+        return {"segments": segments}
+
+
+# -- text out ---------------------------------------------------------------------------------
+
+
+class ImageToText(MediaTask):
+    name, method = "image-to-text", "caption"
+    default_model = "Salesforce/blip-image-captioning-base"
+
+    def parse_one(self, call, answer):
+        if isinstance(answer, list) and len(answer) >= 1:
+            answer = answer[0]
+        if isinstance(answer, list) and len(answer) >= 1:
+            answer = answer[0]
+        if isinstance(answer, str):
+            return answer
+        if not isinstance(answer, dict) or "generated_text" not in answer:
+            raise ValueError(f"expected {{'generated_text': ...}}, got {str(answer)[:120]}")
+        return answer["generated_text"]
+
+    def output_type(self, call):
+        return pa.struct([("caption", pa.string())])
+
+    def to_row(self, call, result):
+        return {"caption": result}
+
+
+CHUNK = pa.struct([("text", pa.string()), ("start", pa.float64()), ("end", pa.float64())])
+
+
+class AutomaticSpeechRecognition(MediaTask):
+    """``text``; with ``return_timestamps`` also ``chunks`` (text, start, end in seconds)."""
+
+    name, method = "automatic-speech-recognition", "transcribe"
+    default_model = "openai/whisper-large-v3"
+    kind = "audio"
+
+    def parse_one(self, call, answer):
+        if isinstance(answer, list) and len(answer) == 1:
+            answer = answer[0]
+        if not isinstance(answer, dict) or "text" not in answer:
+            raise ValueError(f"expected {{'text': ...}}, got {str(answer)[:120]}")
+        chunks = []
+        for chunk in answer.get("chunks") or []:
+            stamp = chunk.get("timestamp")
+            if isinstance(stamp, (list, tuple)) and len(stamp) == 2:
+                start, end = stamp
+            else:
+                start, end = chunk.get("start"), chunk.get("end")
+            chunks.append({"text": chunk.get("text"), "start": _num(start), "end": _num(end)})
+        return {"text": answer["text"], "chunks": chunks}
+
+    def output_type(self, call):
+        if call.options.get("timestamps"):
+            return pa.struct([("text", pa.string()), ("chunks", pa.list_(CHUNK))])
+        return pa.struct([("text", pa.string())])
+
+    def to_row(self, call, result):
+        if call.options.get("timestamps"):
+            return result
+        return {"text": result["text"]}
+
+
+MEDIA_TASKS = (ImageClassification, ZeroShotImageClassification, ObjectDetection, ImageSegmentation,
+               ImageToText, AutomaticSpeechRecognition, AudioClassification)
+
+for _spec in MEDIA_TASKS:
+    register(_spec())
