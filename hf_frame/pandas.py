@@ -37,6 +37,8 @@ def _to_pandas(array: pa.Array, index: pd.Index) -> pd.Series:
 
 def run_job_on_frame(job: Job, df: pd.DataFrame) -> pd.DataFrame:
     """Run ``job`` on ``df``; a new frame with the output columns appended (``df`` is not modified)."""
+    if job.returns_rows:
+        return _select_rows(job, df)
     resolved = frames.resolve_inputs(job, n_rows=len(df), columns=list(df.columns), get_column=lambda c: df[c].tolist(),
                                      as_values=_as_values)
     job = frames.bind_frame_table(job, df, resolved)
@@ -52,6 +54,8 @@ def run_job_on_frame(job: Job, df: pd.DataFrame) -> pd.DataFrame:
 def run_job_on_series(job: Job, series: pd.Series) -> pd.DataFrame:
     """Run ``job`` whose first input is ``series``; a frame of outputs with the series' index."""
     frame = series.to_frame(name=series.name if series.name is not None else "value")
+    if job.returns_rows:
+        return _select_rows(job, frame)
     resolved = frames.resolve_inputs(job, n_rows=len(series), columns=[], get_column=lambda c: [], as_values=_as_values)
     job = frames.bind_frame_table(job, frame, resolved)
     names = frames.input_names(job, resolved)
@@ -59,6 +63,25 @@ def run_job_on_series(job: Job, series: pd.Series) -> pd.DataFrame:
                      error_column="error", input_names=names)
     return pd.DataFrame({f.name: _to_pandas(result.field(i), series.index) for i, f in enumerate(result.type)},
                         index=series.index)
+
+
+def _select_rows(job: Job, df: pd.DataFrame) -> pd.DataFrame:
+    """A ``returns_rows`` job (search): the rows it picks, in its order, plus its columns.
+
+    Columns are handed over as Series (not lists), so a column of vectors reaches the job as arrow.
+    """
+    def as_series(value: Any):
+        return ((None if value.name is None else str(value.name)), value) if isinstance(value, pd.Series) else None
+
+    resolved = frames.resolve_inputs(job, n_rows=len(df), columns=list(df.columns), get_column=lambda c: df[c],
+                                     as_values=as_series)
+    names = job.output_names(resolved.names, [str(c) for c in df.columns])
+    positions, data = job.select(resolved.columns, labels=df.index.tolist(),
+                                 error_column=names.get("error", "error"), input_names=frames.input_names(job, resolved))
+    out = df.iloc[positions].copy(deep=False)
+    for i, field in enumerate(data.type):
+        out[names[field.name]] = _to_pandas(data.field(i), out.index)
+    return out
 
 
 def _frame_method(name: str):
@@ -74,11 +97,16 @@ def _frame_method(name: str):
 def _series_method(name: str):
     build = METHODS[name]
 
+    series_arg = getattr(build, "series_arg", None)  # e.g. rerank(query, col): the series is ``col``
+
     @functools.wraps(build)
     def method(self, *args, **kwargs):
+        if series_arg:
+            return run_job_on_series(build(*args, **{series_arg: self._s}, **kwargs), self._s)
         return run_job_on_series(build(self._s, *args, **kwargs), self._s)
 
-    params = list(inspect.signature(build).parameters.values())[1:]  # the series is the first input
+    params = list(inspect.signature(build).parameters.values())
+    params = [p for p in params if p.name != series_arg] if series_arg else params[1:]  # the series' parameter
     method.__signature__ = inspect.Signature([inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY), *params])
     return method
 

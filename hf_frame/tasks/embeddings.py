@@ -1,11 +1,25 @@
-"""Feature extraction: one fixed-size float32 vector per row, sent in batches.
+"""Feature extraction and reranking: the wire side of ``embed``, ``search`` and ``rerank``.
 
 Vectors are cached as raw little-endian float32 bytes (4 bytes a dimension, not ~20 as JSON) and
-the output column is built from one numpy buffer, never from a Python list of floats per row.
+output columns are built from numpy buffers, never from a Python list of floats per row.
+
+Three wire flavours of feature extraction, chosen by ``call.options["api"]`` (part of the cache
+key through the route and the options):
+
+* ``"hf"``: the HF router's ``.../models/{model}/pipeline/feature-extraction``, or an Inference
+  Endpoint's URL as given (TEI answers its root route the same way), ``{"inputs": [...], "normalize",
+  "truncate", "prompt_name", "dimensions"}`` with the options at the root of the body;
+* ``"tei"``: ``{endpoint}/embed`` of Text Embeddings Inference, same body, always a 2-D answer;
+* ``"openai"``: ``{endpoint}/v1/embeddings`` of any OpenAI-compatible server (TEI, vLLM, infinity),
+  ``{"input": [...], "model", "encoding_format": "float" | "base64"}``; base64 vectors are
+  little-endian float32. These servers have no ``normalize`` flag: hf_frame normalises locally.
+
+Reranking (``text-ranking``) posts ``{"query", "texts": [...]}`` to TEI's ``{endpoint}/rerank``.
 """
 
 from __future__ import annotations
 
+import base64
 from typing import Any, Sequence
 
 import numpy as np
@@ -13,14 +27,51 @@ import pyarrow as pa
 
 from .base import Call, Task, drop_none
 
+APIS = ("hf", "tei", "openai")
+POOLINGS = ("mean", None)
+
+
+def endpoint_url(endpoint: str, route: str) -> str:
+    """``endpoint`` joined with a server route (``embed``, ``v1/embeddings``, ``rerank``), unless
+    the endpoint already names that route (``http://tei:8080/embed`` stays as it is)."""
+    base = endpoint.rstrip("/")
+    if base.endswith("/" + route):
+        return base
+    if route == "v1/embeddings" and base.endswith("/v1"):
+        return base + "/embeddings"
+    return f"{base}/{route}"
+
+
+def detect_api(endpoint: str | None) -> str:
+    """The flavour an endpoint URL names: ``.../embed`` is TEI, ``.../v1/embeddings`` OpenAI, else hf."""
+    if endpoint:
+        path = endpoint.rstrip("/")
+        if path.endswith("/v1/embeddings"):
+            return "openai"
+        if path.endswith("/embed"):
+            return "tei"
+    return "hf"
+
+
+def _decode_vector(embedding: Any) -> Any:
+    """An OpenAI ``data[i].embedding``: a list of floats, or base64 of little-endian float32."""
+    if isinstance(embedding, str):
+        return np.frombuffer(base64.b64decode(embedding), dtype="<f4")
+    return embedding
+
 
 def _as_vectors(answer: Any, n: int) -> np.ndarray:
     """Any feature-extraction answer -> an (n, dim) float32 array.
 
-    1-D (one input), 2-D (a batch, or TEI ``/embed``), 3-D token embeddings (mean-pooled over tokens).
+    1-D (one input), 2-D (a batch, or TEI ``/embed``), 3-D token embeddings (mean-pooled over
+    tokens), or an OpenAI ``{"data": [{"index", "embedding"}]}`` object (floats or base64).
     """
     if isinstance(answer, dict) and "data" in answer:  # OpenAI-compatible /v1/embeddings
-        answer = [d["embedding"] for d in sorted(answer["data"], key=lambda d: d.get("index", 0))]
+        data = sorted(answer["data"], key=lambda d: d.get("index", 0))
+        vectors = [_decode_vector(d["embedding"]) for d in data]
+        if len(vectors) != n:
+            raise ValueError(f"expected {n} vectors, got {len(vectors)}")
+        return np.stack([np.asarray(v, dtype=np.float32) for v in vectors]) if vectors else np.zeros((0, 0), np.float32)
     if isinstance(answer, list) and n > 1 and len(answer) == n and answer and isinstance(answer[0], list) \
             and answer[0] and isinstance(answer[0][0], list):
         # a batch of token embeddings: ragged across inputs, pool each separately
@@ -37,11 +88,29 @@ def _as_vectors(answer: Any, n: int) -> np.ndarray:
     return arr
 
 
+def normalize_rows(matrix: np.ndarray) -> np.ndarray:
+    """Scale every row to unit L2 norm, in place (zero rows stay zero); returns ``matrix``."""
+    norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))
+    np.divide(matrix, norms[:, None], out=matrix, where=norms[:, None] > 0)
+    return matrix
+
+
+def matrix_to_array(matrix: np.ndarray, valid: np.ndarray | None = None) -> pa.FixedSizeListArray:
+    """A C-contiguous (n, dim) float32 matrix -> ``fixed_size_list<float32>[dim]``, zero-copy.
+
+    ``valid`` (bool per row) marks the non-null rows; the values of null rows are kept as they are.
+    """
+    matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+    n, dim = matrix.shape
+    values = pa.Array.from_buffers(pa.float32(), n * dim, [None, pa.py_buffer(matrix)])
+    mask = None if valid is None or valid.all() else pa.array(~np.asarray(valid, dtype=bool))
+    return pa.FixedSizeListArray.from_arrays(values, dim, mask=mask)
+
+
 def vectors_to_array(vectors: Sequence[np.ndarray | None], dim: int | None = None) -> pa.Array:
     """Rows of float32 vectors (None = null) -> a ``fixed_size_list<float32>[dim]`` array."""
-    present = [v for v in vectors if v is not None]
     if dim is None:
-        dim = len(present[0]) if present else 0
+        dim = next((len(v) for v in vectors if v is not None), 0)
     flat = np.zeros((len(vectors), dim), dtype=np.float32)
     valid = np.zeros(len(vectors), dtype=bool)
     for i, v in enumerate(vectors):
@@ -50,9 +119,43 @@ def vectors_to_array(vectors: Sequence[np.ndarray | None], dim: int | None = Non
                 raise ValueError(f"row {i}: embedding has {len(v)} dimensions, expected {dim}")
             flat[i] = v
             valid[i] = True
-    values = pa.array(flat.reshape(-1), type=pa.float32())
-    mask = pa.array(~valid) if not valid.all() else None
-    return pa.FixedSizeListArray.from_arrays(values, dim, mask=mask)
+    return matrix_to_array(flat, valid)
+
+
+# Output sizes of well-known models, so a lazy polars plan can declare ``pl.Array(pl.Float32, dim)``
+# before anything is sent. Used only when the model id decides the size (no endpoint, no ``dim``).
+KNOWN_DIMS: dict[str, int] = {
+    "sentence-transformers/all-MiniLM-L6-v2": 384,
+    "sentence-transformers/all-MiniLM-L12-v2": 384,
+    "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2": 384,
+    "sentence-transformers/all-mpnet-base-v2": 768,
+    "sentence-transformers/multi-qa-mpnet-base-dot-v1": 768,
+    "BAAI/bge-small-en-v1.5": 384,
+    "BAAI/bge-base-en-v1.5": 768,
+    "BAAI/bge-large-en-v1.5": 1024,
+    "intfloat/e5-small-v2": 384,
+    "intfloat/e5-base-v2": 768,
+    "intfloat/multilingual-e5-large": 1024,
+}
+
+
+def known_dim(call: Call) -> int | None:
+    """The declared ``dim``, else the size of a well-known model reached through the HF router or locally."""
+    if call.options.get("dim"):
+        return call.options["dim"]
+    if call.settings.endpoint or (call.options.get("api") or "hf") != "hf":
+        return None  # the server decides which model answers
+    return KNOWN_DIMS.get(call.model or "")
+
+
+def embedding_type(dim: int | None) -> pa.DataType:
+    return pa.list_(pa.float32(), dim) if dim else pa.list_(pa.float32())
+
+
+def chunk_type(dim: int | None) -> pa.StructType:
+    """One chunk of a row with ``pooling=None``: its text, character offsets and vector."""
+    return pa.struct([("text", pa.string()), ("start", pa.int64()), ("end", pa.int64()),
+                      ("embedding", embedding_type(dim))])
 
 
 class FeatureExtraction(Task):
@@ -61,8 +164,38 @@ class FeatureExtraction(Task):
     pipeline_route = True
     batchable = remote_batch = True
 
+    @staticmethod
+    def api(call: Call) -> str:
+        return call.options.get("api") or "hf"
+
+    def url(self, call):
+        api = self.api(call)
+        if api == "hf" or call.settings.provider == "local":
+            return super().url(call)
+        if not call.settings.endpoint:
+            raise ValueError(f"embed: api={api!r} needs endpoint='http://host:port' (the server's base URL)")
+        return endpoint_url(call.settings.endpoint, "embed" if api == "tei" else "v1/embeddings")
+
     def payload(self, call, items):
+        api = self.api(call)
+        root = drop_none(call.options.get("root", {}))
+        if api == "openai":
+            body = {"input": list(items), "model": call.model,
+                    "encoding_format": call.options.get("encoding_format") or "float"}
+            if root.get("dimensions"):
+                body["dimensions"] = root["dimensions"]
+            return {**body, **drop_none(call.parameters)}
         # Options go at the root of the body for feature-extraction (not under "parameters").
+        body = {"inputs": list(items), **root}
+        if call.parameters:
+            if api == "tei":
+                body.update(drop_none(call.parameters))
+            else:
+                body["parameters"] = call.parameters
+        return body
+
+    async def build_local_payload(self, call, items):
+        # The in-process backend speaks the HF body whatever the remote flavour would have been.
         body = {"inputs": list(items), **drop_none(call.options.get("root", {}))}
         if call.parameters:
             body["parameters"] = call.parameters
@@ -71,12 +204,16 @@ class FeatureExtraction(Task):
     def parse(self, call, answer, items):
         if hasattr(answer, "tolist") and not isinstance(answer, np.ndarray):
             answer = answer.tolist()
-        return list(_as_vectors(answer, len(items)))
+        vectors = _as_vectors(answer, len(items))
+        if self.api(call) == "openai" and call.options.get("root", {}).get("normalize"):
+            vectors = normalize_rows(np.array(vectors, dtype=np.float32))
+        return list(vectors)
 
     def output_type(self, call):
-        dim = call.options.get("dim")
-        item = pa.float32()
-        return pa.struct([("embedding", pa.list_(item, dim) if dim else pa.list_(item))])
+        dim = known_dim(call)
+        if call.options.get("pooling", "mean") is None:
+            return pa.struct([("chunks", pa.list_(chunk_type(dim)))])
+        return pa.struct([("embedding", embedding_type(dim))])
 
     def build_array(self, call, results):
         vectors = vectors_to_array(results, call.options.get("dim"))
@@ -88,3 +225,45 @@ class FeatureExtraction(Task):
 
     def decode(self, data):
         return np.frombuffer(data, dtype="<f4")
+
+
+class TextRanking(Task):
+    """TEI ``/rerank``: a relevance score of every text for one query (``call.options["query"]``)."""
+
+    name, method = "text-ranking", "rerank"
+    default_model = None  # the server decides; the endpoint URL is part of the cache key
+    batchable = remote_batch = True
+
+    def url(self, call):
+        if not call.settings.endpoint:
+            raise ValueError("rerank: needs endpoint='http://host:port' (a Text Embeddings Inference server "
+                             "running a reranker; its /rerank route is used)")
+        return endpoint_url(call.settings.endpoint, "rerank")
+
+    def payload(self, call, items):
+        body = {"query": call.options["query"], "texts": list(items),
+                "raw_scores": call.options.get("raw_scores", False), "truncate": call.options.get("truncate")}
+        return {**drop_none(body), **drop_none(call.parameters)}
+
+    def parse(self, call, answer, items):
+        # TEI answers [{index, score}] sorted by score; Cohere-style servers {"results": [{index, relevance_score}]}.
+        entries = answer.get("results") if isinstance(answer, dict) else answer
+        if not isinstance(entries, list):
+            raise ValueError(f"expected a list of {{index, score}}, got {type(answer).__name__}")
+        scores: list[float | None] = [None] * len(items)
+        for entry in entries:
+            index = int(entry["index"])
+            if not 0 <= index < len(items):
+                raise ValueError(f"index {index} out of range for {len(items)} texts")
+            score = entry.get("score", entry.get("relevance_score"))
+            scores[index] = float(score)
+        missing = [i for i, s in enumerate(scores) if s is None]
+        if missing:
+            raise ValueError(f"no score for text(s) {missing[:5]}")
+        return scores
+
+    def output_type(self, call):
+        return pa.struct([("rerank_score", pa.float64()), ("rerank_rank", pa.int64())])
+
+    def to_row(self, call, result):
+        return {"rerank_score": result, "rerank_rank": None}  # ranks are set over the whole column

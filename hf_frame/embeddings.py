@@ -1,0 +1,574 @@
+"""Embeddings at scale: ``embed`` (with chunking and pooling), ``rerank`` and ``search``.
+
+The engine's item is a *chunk text*. ``embed`` chunks every row (:mod:`hf_frame.chunking`, the
+Elasticsearch semantics), runs the engine once on all chunks of all rows (so chunks are deduped
+across rows, cached one by one, and packed into batches of ``batch_size``; a batch the server
+refuses as too large is split and retried by the engine), then scatters the vectors back:
+
+* ``pooling="mean"`` (default): one vector per row, the mean of its chunk vectors (re-normalised
+  when ``normalize``); a row without chunking is a single chunk, sent as it is;
+* ``pooling=None``: ``list<struct<text, start, end, embedding>>`` per row, offsets into the row.
+
+Vectors stay numpy float32 from the wire (or the cache's raw bytes) to the arrow column: the
+output is one ``(rows, dim)`` float32 matrix handed to arrow without a copy; no Python float is
+ever made for the whole column (JSON answers are parsed one batch at a time).
+
+``search(query, col, k)`` embeds the query with the same settings, takes the column's vectors
+(computed, from the cache, or given: a column that already holds vectors is used as it is) and
+returns the ``k`` most similar rows by cosine. The framework-free core is :func:`top_k_rows`.
+
+``rerank(query, col)`` asks a TEI ``/rerank`` endpoint for a relevance score of every row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from .chunking import Chunk, ChunkingSettings, chunk_many, parse_chunking
+from .config import resolve_settings
+from .core import engine
+from .errors import RowRequestError
+from .methods import ERROR_FIELD, Input, Job, _last_run, _reject_unknown, _split_kwargs, make_job, register_method
+from .tasks import register
+from .tasks.base import is_missing, require_text
+from .tasks.embeddings import (
+    APIS,
+    TextRanking,
+    chunk_type,
+    detect_api,
+    matrix_to_array,
+    normalize_rows,
+)
+
+__all__ = ["EmbedJob", "RerankJob", "SearchJob", "cosine_scores", "embed", "rerank", "search", "top_k_rows"]
+
+register(TextRanking())
+
+_BLOCK = 65_536  # rows per block when scoring: bounds the temporaries of a 1M-row matrix
+
+
+# ---------------------------------------------------------------------------------------------
+# the framework-free core of search
+
+
+def cosine_scores(query_vec: Any, matrix: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+    """Cosine similarity of ``query_vec`` with every row of ``matrix`` (float64, NaN where a row is
+    invalid or all zeros). Works in blocks, so a 1M x 384 matrix needs no full-size temporary."""
+    q = np.asarray(query_vec, dtype=np.float32).ravel()
+    if matrix.ndim != 2 or (len(matrix) and matrix.shape[1] != q.shape[0]):
+        raise ValueError(f"search: the query has {q.shape[0]} dimensions, the column's vectors "
+                         f"{matrix.shape[1] if matrix.ndim == 2 else matrix.shape}")
+    qn = float(np.sqrt(q @ q))
+    if qn == 0:
+        raise ValueError("search: the query vector is all zeros")
+    q = q / qn
+    scores = np.empty(len(matrix), dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for start in range(0, len(matrix), _BLOCK):
+            block = matrix[start : start + _BLOCK]
+            norms = np.sqrt(np.einsum("ij,ij->i", block, block, dtype=np.float32))
+            dots = block @ q
+            scores[start : start + _BLOCK] = np.where(norms > 0, dots / norms, np.nan)
+    if valid is not None:
+        scores[~np.asarray(valid, dtype=bool)] = np.nan
+    return scores
+
+
+def top_k_from_scores(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best positions (score descending, earlier row first on ties; NaN never chosen)."""
+    candidates = np.flatnonzero(~np.isnan(scores))
+    k = min(int(k), len(candidates))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+    s = scores[candidates]
+    if k < len(candidates):
+        kth = np.partition(-s, k - 1)[k - 1]  # -(k-th best score)
+        above = candidates[-s < kth]
+        ties = candidates[-s == kth][: k - len(above)]  # candidates are in row order
+        chosen = np.concatenate([above, ties])
+    else:
+        chosen = candidates
+    order = np.lexsort((chosen, -scores[chosen]))
+    chosen = chosen[order].astype(np.int64)
+    return chosen, scores[chosen]
+
+
+def top_k_rows(query_vec: Any, matrix: np.ndarray, k: int, valid: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """``(row positions, cosine scores)`` of the ``k`` rows of ``matrix`` most similar to ``query_vec``.
+
+    Sorted by score descending; ties keep row order; rows with ``valid`` False (or all-zero rows)
+    are never returned. Fewer than ``k`` rows come back when fewer are valid.
+
+    >>> m = np.array([[1, 0], [0, 1], [1, 1]], dtype=np.float32)
+    >>> idx, score = top_k_rows([1, 0], m, 2)
+    >>> idx.tolist(), score.round(3).tolist()
+    ([0, 2], [1.0, 0.707])
+    """
+    return top_k_from_scores(cosine_scores(query_vec, matrix, valid), k)
+
+
+# ---------------------------------------------------------------------------------------------
+# embed
+
+
+@dataclass
+class _Embedded:
+    """What one engine pass over the chunks of a column produced."""
+
+    n: int
+    chunks: list[Chunk]
+    row_ids: list[int]
+    outcome: engine.Outcome
+    errors: list[str | None]  # per row
+    rows: int  # rows that had text
+
+
+def _check_dim(vector: np.ndarray, dim: int, where: str) -> None:
+    if len(vector) != dim:
+        raise ValueError(f"embed: {where} has {len(vector)} dimensions, expected {dim} "
+                         "(pass dim= matching the model, or check that every batch went to the same model)")
+
+
+@dataclass
+class EmbedJob(Job):
+    """``embed``: chunk rows, embed unique chunks in batches, pool back per row (see module docs)."""
+
+    chunking: ChunkingSettings | None = None
+    pooling: str | None = "mean"
+    normalize: bool = True
+
+    # -- the engine pass -------------------------------------------------------------------
+    def _embed(self, values: Sequence[Any], labels: Sequence[Any] | None, input_names: Sequence[str]) -> _Embedded:
+        call = dataclasses.replace(self.calls[0], input_names=tuple(input_names))
+        texts = [require_text(v, call, labels[i] if labels is not None else i) for i, v in enumerate(values)]
+        if self.chunking is None:  # the row's text is one chunk, sent exactly as it is
+            row_ids = [i for i, t in enumerate(texts) if t is not None]
+            chunks = [Chunk(texts[i], 0, len(texts[i])) for i in row_ids]
+        else:
+            chunks, row_ids = chunk_many(texts, self.chunking)
+        chunk_labels = [labels[r] for r in row_ids] if labels is not None else row_ids
+        outcome = engine.run(call, [(c.text,) for c in chunks], chunk_labels)
+        errors: list[str | None] = [None] * len(texts)
+        failed = [j for j, e in enumerate(outcome.errors) if e is not None]
+        if failed:
+            first = {}
+            for j, r in enumerate(row_ids):
+                first.setdefault(r, j)
+            for j in failed:
+                r = row_ids[j]
+                if errors[r] is None:
+                    c = chunks[j]
+                    errors[r] = (outcome.errors[j] if self.chunking is None else
+                                 f"chunk {j - first[r]} [{c.start}:{c.end}]: {outcome.errors[j]}")
+        return _Embedded(len(texts), chunks, row_ids, outcome, errors, rows=len(set(row_ids)))
+
+    def _dim(self, results: Sequence[Any]) -> int:
+        declared = self.call.options.get("dim")
+        if declared:
+            return declared
+        return next((len(v) for v in results if v is not None), 0)
+
+    def _valid_rows(self, emb: _Embedded) -> tuple[np.ndarray, np.ndarray]:
+        counts = np.bincount(np.asarray(emb.row_ids, dtype=np.int64), minlength=emb.n)
+        valid = counts > 0
+        if emb.outcome.failed:
+            valid &= np.array([e is None for e in emb.errors], dtype=bool)
+        return counts, valid
+
+    def _pool(self, emb: _Embedded) -> tuple[np.ndarray, np.ndarray]:
+        """Mean-pool chunk vectors per row -> ``(n, dim)`` float32 matrix and row validity.
+
+        The engine hands back one float32 array per chunk (views of the answer's batch array, or of
+        the cache's bytes); the matrix is filled from them, releasing each as it goes. The peak is
+        about two float32 copies of the column (those arrays and the matrix), never Python floats.
+        """
+        results = emb.outcome.results
+        dim = self._dim(results)
+        matrix = np.zeros((emb.n, dim), dtype=np.float32)  # calloc: pages are touched as filled
+        for j, r in enumerate(emb.row_ids):
+            v = results[j]
+            if v is not None:
+                if len(v) != dim:
+                    _check_dim(v, dim, f"the vector of row {r}")
+                matrix[r] += v
+                results[j] = None
+        counts, valid = self._valid_rows(emb)
+        multi = valid & (counts > 1)
+        if multi.any():
+            pooled = matrix[multi] / counts[multi, None].astype(np.float32)
+            matrix[multi] = normalize_rows(pooled) if self.normalize else pooled
+        broken = ~valid & (counts > 0)  # rows with a failed chunk: no partial sums left behind
+        if broken.any():
+            matrix[broken] = 0
+        return matrix, valid
+
+    def _chunk_lists(self, emb: _Embedded) -> pa.ListArray:
+        """``pooling=None``: per row, ``list<struct<text, start, end, embedding>>``."""
+        results = emb.outcome.results
+        dim = self._dim(results)
+        m = len(emb.chunks)
+        matrix = np.zeros((m, dim), dtype=np.float32)
+        chunk_valid = np.zeros(m, dtype=bool)
+        for j in range(m):
+            v = results[j]
+            if v is not None:
+                if len(v) != dim:
+                    _check_dim(v, dim, f"chunk {j} of row {emb.row_ids[j]}")
+                matrix[j] = v
+                chunk_valid[j] = True
+                results[j] = None
+        chunks = emb.chunks
+        struct = pa.StructArray.from_arrays(
+            [pa.array([c.text for c in chunks], type=pa.string()),
+             pa.array(np.fromiter((c.start for c in chunks), dtype=np.int64, count=m)),
+             pa.array(np.fromiter((c.end for c in chunks), dtype=np.int64, count=m)),
+             matrix_to_array(matrix, chunk_valid)],
+            fields=list(chunk_type(dim)),
+        )
+        counts, valid = self._valid_rows(emb)
+        offsets = np.zeros(emb.n + 1, dtype=np.int32)
+        np.cumsum(counts, out=offsets[1:])
+        return pa.ListArray.from_arrays(pa.array(offsets), struct, mask=pa.array(~valid))
+
+    def _record(self, emb: _Embedded, extra: _Embedded | None = None) -> None:
+        parts = [emb] + ([extra] if extra is not None else [])
+        _last_run.clear()
+        _last_run.update(method=self.method, rows=emb.rows, chunks=len(emb.chunks), unique=emb.outcome.unique,
+                         cached=sum(p.outcome.cached for p in parts), requests=sum(p.outcome.requests for p in parts),
+                         failed=sum(e is not None for e in emb.errors))
+
+    def run(self, columns: Sequence[Sequence[Any]], *, labels: Sequence[Any] | None = None,
+            error_column: str = ERROR_FIELD, input_names: Sequence[str] = ()) -> pa.StructArray:
+        values = _as_list(columns[0]) if columns else []
+        emb = self._embed(values, labels, input_names)
+        if self.pooling == "mean":
+            matrix, valid = self._pool(emb)
+            data, name = matrix_to_array(matrix, valid), "embedding"
+        else:
+            data, name = self._chunk_lists(emb), "chunks"
+        self._record(emb)
+        self._report(emb.errors, labels, error_column)
+        return pa.StructArray.from_arrays(
+            [data, pa.array(emb.errors, type=pa.string())],
+            fields=[pa.field(name, data.type), pa.field(ERROR_FIELD, pa.string())],
+        )
+
+
+def _as_list(values: Any) -> list[Any]:
+    if isinstance(values, list):
+        return values
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values.to_pylist()
+    tolist = getattr(values, "tolist", None) or getattr(values, "to_list", None)
+    return tolist() if callable(tolist) else list(values)
+
+
+def _embed_options(api: str | None, settings: dict, normalize: bool, truncate: bool | None,
+                   dimensions: int | None, prompt_name: str | None, encoding_format: str | None,
+                   method: str) -> dict:
+    resolved = resolve_settings(**settings)
+    if api is None:
+        api = detect_api(resolved.endpoint)
+    if api not in APIS:
+        raise ValueError(f"{method}: api must be one of {list(APIS)}, got {api!r}")
+    if api != "hf" and not resolved.endpoint and resolved.provider != "local":
+        raise ValueError(f"{method}: api={api!r} needs endpoint='http://host:port' (the server's base URL)")
+    if encoding_format not in (None, "float", "base64"):
+        raise ValueError(f"{method}: encoding_format must be 'float' or 'base64', got {encoding_format!r}")
+    if encoding_format is not None and api != "openai":
+        raise ValueError(f"{method}: encoding_format is only for api='openai' (OpenAI-compatible /v1/embeddings)")
+    options: dict[str, Any] = {"api": api, "root": {"normalize": normalize, "truncate": truncate,
+                                                     "prompt_name": prompt_name, "dimensions": dimensions}}
+    if api == "openai":
+        options["encoding_format"] = encoding_format or "float"
+    return options
+
+
+def _positive_int(method: str, name: str, value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"{method}: {name} must be a positive integer, got {value!r}")
+
+
+def _build_embed(method: str, col: Any, *, chunking: Any, pooling: Any, api: str | None, normalize: bool,
+                 truncate: bool | None, dim: int | None, dimensions: int | None, prompt_name: str | None,
+                 encoding_format: str | None, model: str | None, parameters: dict | None, prefix: str | None,
+                 settings: dict, job_class: type = None, **fields: Any) -> EmbedJob:
+    settings, extra = _split_kwargs(settings)
+    _reject_unknown(method, extra)
+    _positive_int(method, "dim", dim)
+    _positive_int(method, "dimensions", dimensions)
+    if dim and dimensions and dim != dimensions:
+        raise ValueError(f"{method}: dim={dim} and dimensions={dimensions} disagree")
+    if isinstance(pooling, str) and pooling.lower() == "none":
+        pooling = None
+    if pooling not in ("mean", None):
+        raise ValueError(f"{method}: pooling must be 'mean' or None, got {pooling!r}")
+    chunk_settings = parse_chunking(chunking)
+    options = _embed_options(api, settings, normalize, truncate, dimensions, prompt_name, encoding_format, method)
+    base = make_job(method, "feature-extraction", [Input("col", col)], model=model, parameters=parameters,
+                    options=options, prefix=prefix, settings=settings)
+    call = base.calls[0]
+    output_call = dataclasses.replace(call, options={**call.options, "dim": dim or dimensions, "pooling": pooling})
+    return (job_class or EmbedJob)(method=method, calls=[call], inputs=base.inputs, prefix=prefix,
+                                   output_call=output_call, chunking=chunk_settings, pooling=pooling,
+                                   normalize=bool(normalize), **fields)
+
+
+@register_method
+def embed(col: Any, *, chunking: Any = None, pooling: str | None = "mean", api: str | None = None,
+          normalize: bool = True, truncate: bool | None = True, dim: int | None = None,
+          dimensions: int | None = None, prompt_name: str | None = None, encoding_format: str | None = None,
+          model: str | None = None, parameters: dict | None = None, prefix: str | None = None,
+          **settings: Any) -> EmbedJob:
+    """Embeddings of a text column, long texts chunked. Output ``embedding`` (or ``chunks``).
+
+    * ``chunking``: None / ``"none"`` (default: each text is sent whole; the server truncates it
+      when ``truncate``), ``True`` / ``"sentence"`` (250 words, 1 sentence overlap), ``"word"``
+      (250 words, 100 overlap), or a dict as in Elasticsearch, e.g.
+      ``{"strategy": "word", "max_chunk_size": 200, "overlap": 50}``.
+    * ``pooling``: ``"mean"`` -> ``embedding``: fixed-size list of float32, one vector per row;
+      ``None`` -> ``chunks``: list of ``{text, start, end, embedding}`` per row.
+    * ``api``: ``"hf"`` (default: the HF router, or the ``endpoint`` URL as given), ``"tei"``
+      (``{endpoint}/embed``) or ``"openai"`` (``{endpoint}/v1/embeddings``, with
+      ``encoding_format="float"`` or ``"base64"``). An endpoint ending in ``/embed`` or
+      ``/v1/embeddings`` picks its flavour by itself.
+    * ``dim`` declares the vector size (the column type is then known before anything is sent);
+      ``dimensions`` asks the server for truncated (Matryoshka) vectors of that size.
+    """
+    return _build_embed("embed", col, chunking=chunking, pooling=pooling, api=api, normalize=normalize,
+                        truncate=truncate, dim=dim, dimensions=dimensions, prompt_name=prompt_name,
+                        encoding_format=encoding_format, model=model, parameters=parameters, prefix=prefix,
+                        settings=settings)
+
+
+# ---------------------------------------------------------------------------------------------
+# search
+
+
+def _as_arrow(values: Any) -> pa.Array | None:
+    """The values as one arrow array when they come from arrow-backed storage, else None."""
+    if isinstance(values, pa.ChunkedArray):
+        return values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values
+    to_arrow = getattr(values, "to_arrow", None)  # polars Series
+    if callable(to_arrow):
+        try:
+            out = to_arrow()
+        except Exception:
+            return None
+        return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+    storage = getattr(values, "array", None)  # pandas Series with ArrowDtype storage
+    if storage is not None and hasattr(storage, "__arrow_array__"):
+        out = pa.array(storage)
+        return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+    return None
+
+
+def _is_float_list(t: pa.DataType) -> bool:
+    return (pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)) and (
+        pa.types.is_floating(t.value_type) or pa.types.is_integer(t.value_type))
+
+
+def column_vectors(values: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(matrix, valid)`` if ``values`` already hold vectors (a column made by ``embed``), else None."""
+    arrow = _as_arrow(values)
+    if arrow is not None:
+        if not _is_float_list(arrow.type):
+            return None
+        valid = np.asarray(arrow.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        present = arrow.filter(pa.array(valid))
+        flat = present.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+        if pa.types.is_fixed_size_list(arrow.type):
+            dim = arrow.type.list_size
+        else:
+            lengths = set(pa.compute.list_value_length(present).to_numpy(zero_copy_only=False).tolist())
+            if len(lengths) > 1:
+                raise ValueError(f"search: the column's vectors have different lengths {sorted(lengths)}")
+            dim = lengths.pop() if lengths else 0
+        matrix = np.zeros((len(arrow), dim), dtype=np.float32)
+        matrix[valid] = flat.reshape(-1, dim) if dim else flat.reshape(len(present), 0)
+        return matrix, valid
+    values = _as_list(values)
+    first = next((v for v in values if not _missing_cell(v)), None)
+    if first is None or isinstance(first, str) or not isinstance(first, (list, tuple, np.ndarray)):
+        return None
+    valid = np.array([not _missing_cell(v) for v in values], dtype=bool)
+    dim = len(first)
+    matrix = np.zeros((len(values), dim), dtype=np.float32)
+    for i, v in enumerate(values):
+        if valid[i]:
+            if len(v) != dim:
+                raise ValueError(f"search: row {i} has a vector of {len(v)} dimensions, expected {dim}")
+            matrix[i] = v
+    return matrix, valid
+
+
+def _missing_cell(value: Any) -> bool:
+    return value is None if isinstance(value, (list, tuple, np.ndarray)) else is_missing(value)
+
+
+@dataclass
+class SearchJob(EmbedJob):
+    """``search``: the top-k rows by cosine to the query. Adapters call :meth:`select`.
+
+    :meth:`run` (the per-row protocol every adapter knows) gives every row's ``score`` instead, so a
+    backend can also express search as "score, sort descending, head(k)" (e.g. a polars lazy plan).
+    """
+
+    returns_rows: ClassVar[bool] = True
+    query: str = ""
+    k: int = 10
+
+    def output_type(self) -> pa.StructType:
+        return pa.struct([("score", pa.float64()), (ERROR_FIELD, pa.string())])
+
+    def output_names(self, resolved_names: Sequence[str | None], existing: Sequence[str]) -> dict[str, str]:
+        """``score`` (and ``score_error`` for :meth:`run`); ``search_score`` if ``score`` exists;
+        ``<prefix>_score`` with ``prefix=``."""
+        existing = set(map(str, existing))
+        options = [self.prefix] if self.prefix else [None, "search"]
+        for p in options:
+            score = f"{p}_score" if p else "score"
+            names = {"score": score, ERROR_FIELD: f"{score}_error"}
+            if existing.isdisjoint(names.values()):
+                return names
+        raise ValueError(f"search: output column(s) {sorted(existing & set(names.values()))} already exist; "
+                         "pass prefix='...' to choose other names")
+
+    def _scores(self, columns: Sequence[Sequence[Any]], labels: Sequence[Any] | None,
+                input_names: Sequence[str], error_column: str) -> tuple[np.ndarray, list[str | None]]:
+        values = columns[0] if columns else []
+        given = column_vectors(values)
+        if given is not None:  # the column already holds vectors: only the query is embedded
+            matrix, valid = given
+            query = self._embed([self.query], ["query"], ("query",))
+            qmatrix, qvalid = self._pool(query)
+            errors: list[str | None] = [None] * len(matrix)
+            self._record(query)
+            _last_run["rows"] = len(matrix)
+        else:
+            # One engine pass for the column and the query: they share batches and the cache.
+            texts = _as_list(values) + [self.query]
+            both = self._embed(texts, (list(labels) if labels is not None else list(range(len(texts) - 1))) + ["query"],
+                               tuple(input_names))
+            full, full_valid = self._pool(both)
+            matrix, valid, qmatrix, qvalid = full[:-1], full_valid[:-1], full[-1:], full_valid[-1:]
+            errors = both.errors[:-1]
+            query = dataclasses.replace(both, errors=both.errors[-1:])
+            self._record(both)
+            _last_run.update(rows=both.rows - 1, failed=sum(e is not None for e in errors))
+        if not qvalid[0]:
+            raise RowRequestError(f"search: the query could not be embedded: {query.errors[0]}",
+                                  task="feature-extraction", model=self.call.model or "")
+        self._report(errors, labels, error_column)
+        return cosine_scores(qmatrix[0], matrix, valid), errors
+
+    def select(self, columns: Sequence[Sequence[Any]], *, labels: Sequence[Any] | None = None,
+               error_column: str = ERROR_FIELD, input_names: Sequence[str] = ()) -> tuple[np.ndarray, pa.StructArray]:
+        """``(row positions, struct<score>)`` of the top ``k`` rows, best first."""
+        scores, _ = self._scores(columns, labels, input_names, error_column)
+        positions, best = top_k_from_scores(scores, self.k)
+        return positions, pa.StructArray.from_arrays([pa.array(best, type=pa.float64())], names=["score"])
+
+    def run(self, columns: Sequence[Sequence[Any]], *, labels: Sequence[Any] | None = None,
+            error_column: str = ERROR_FIELD, input_names: Sequence[str] = ()) -> pa.StructArray:
+        """Every row's cosine ``score`` (null where the row has no vector) and ``error``."""
+        scores, errors = self._scores(columns, labels, input_names, error_column)
+        score = pa.array(scores, type=pa.float64(), from_pandas=True)  # NaN -> null
+        return pa.StructArray.from_arrays([score, pa.array(errors, type=pa.string())],
+                                          fields=list(self.output_type()))
+
+
+@register_method
+def search(query: str, col: Any, *, k: int = 10, chunking: Any = None, api: str | None = None,
+           normalize: bool = True, truncate: bool | None = True, dim: int | None = None,
+           dimensions: int | None = None, prompt_name: str | None = None, encoding_format: str | None = None,
+           model: str | None = None, parameters: dict | None = None, prefix: str | None = None,
+           **settings: Any) -> SearchJob:
+    """Semantic search: the ``k`` rows of ``col`` most similar to ``query``, best first, with ``score``.
+
+    ``col`` is a text column (embedded like :func:`embed` with the same arguments: computed once,
+    then from the cache) or a column of vectors made earlier by ``embed`` (used as it is; pass the
+    same ``model``/``api`` so the query is embedded the same way). Rows that failed or are empty
+    are never returned. The result is a new frame: the selected rows plus a ``score`` column.
+    """
+    if not isinstance(query, str) or not query.strip():
+        raise ValueError(f"search: query must be a non-empty string, got {query!r}")
+    _positive_int("search", "k", k)
+    if k is None:
+        raise ValueError("search: k must be a positive integer, got None")
+    return _build_embed("search", col, chunking=chunking, pooling="mean", api=api, normalize=normalize,
+                        truncate=truncate, dim=dim, dimensions=dimensions, prompt_name=prompt_name,
+                        encoding_format=encoding_format, model=model, parameters=parameters, prefix=prefix,
+                        settings=settings, job_class=SearchJob, query=query, k=k)
+
+
+search.series_arg = "col"  # s.hf.search("query", k=5): the Series is ``col``
+
+
+# ---------------------------------------------------------------------------------------------
+# rerank
+
+
+def rank_scores(scores: np.ndarray, top_n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Ranks 1..m by score descending (earlier row first on ties) and their validity (NaN scores
+    and, with ``top_n``, ranks beyond it are invalid)."""
+    n = len(scores)
+    valid = ~np.isnan(scores)
+    order = np.lexsort((np.arange(n), np.where(valid, -scores, np.inf)))[: int(valid.sum())]
+    ranks = np.zeros(n, dtype=np.int64)
+    ranks[order] = np.arange(1, len(order) + 1)
+    keep = valid if top_n is None else valid & (ranks <= top_n)
+    return ranks, keep
+
+
+@dataclass
+class RerankJob(Job):
+    """``rerank``: the engine scores every unique text in batches; ranks are set over the column."""
+
+    top_n: int | None = None
+    elementwise: bool = False  # ranks compare rows: run on the whole column at once
+
+    def run(self, columns: Sequence[Sequence[Any]], *, labels: Sequence[Any] | None = None,
+            error_column: str = ERROR_FIELD, input_names: Sequence[str] = ()) -> pa.StructArray:
+        data = super().run(columns, labels=labels, error_column=error_column, input_names=input_names)
+        children = [data.field(i) for i in range(data.type.num_fields)]
+        scores = children[0].to_numpy(zero_copy_only=False).astype(np.float64)
+        ranks, keep = rank_scores(scores, self.top_n)
+        children[1] = pa.array(ranks, type=pa.int64(), mask=~keep)
+        return pa.StructArray.from_arrays(children, fields=list(data.type))
+
+
+@register_method
+def rerank(query: str, col: Any, *, top_n: int | None = None, raw_scores: bool = False,
+           truncate: bool | None = True, model: str | None = None, parameters: dict | None = None,
+           prefix: str | None = None, **settings: Any) -> RerankJob:
+    """Relevance of every row of ``col`` to ``query``, from a TEI ``/rerank`` endpoint (``endpoint=``).
+
+    Outputs ``rerank_score`` (float, every row) and ``rerank_rank`` (1 = most relevant; ties keep row
+    order; with ``top_n`` only the best ``top_n`` rows get a rank, the others null). Texts are
+    deduped and sent ``batch_size`` (32) at a time, each request carrying the query.
+    """
+    settings, extra = _split_kwargs(settings)
+    _reject_unknown("rerank", extra)
+    if not isinstance(query, str) or not query.strip():
+        raise ValueError(f"rerank: query must be a non-empty string, got {query!r}")
+    _positive_int("rerank", "top_n", top_n)
+    resolved = resolve_settings(**settings)
+    if not resolved.endpoint:
+        raise ValueError("rerank: needs endpoint='http://host:port' (a Text Embeddings Inference server running "
+                         "a reranker, e.g. BAAI/bge-reranker-base; its /rerank route is used)")
+    base = make_job("rerank", "text-ranking", [Input("col", col)], model=model, parameters=parameters,
+                    options={"query": query, "raw_scores": bool(raw_scores), "truncate": truncate},
+                    prefix=prefix, settings=settings)
+    return RerankJob(method="rerank", calls=base.calls, inputs=base.inputs, prefix=prefix, top_n=top_n)
+
+
+rerank.series_arg = "col"  # s.hf.rerank("query"): the Series is ``col``
