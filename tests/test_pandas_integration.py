@@ -338,3 +338,8 @@ def test_progress_bar_counts_rows(hf, capsys):
     frame().hf.classify("review", progress=True)
     err = capsys.readouterr().err
     assert "hf classify" in err and "7/7" in err and "sent=7" in err
+
+
+def test_embed_of_only_missing_values_sends_nothing(hf):
+    out = pd.DataFrame({"t": [None, "", "  "]}).hf.embed("t")
+    assert hf.count() == 0 and out["t_embedding"].isna().all()

@@ -95,13 +95,15 @@ def normalize_rows(matrix: np.ndarray) -> np.ndarray:
     return matrix
 
 
-def matrix_to_array(matrix: np.ndarray, valid: np.ndarray | None = None) -> pa.FixedSizeListArray:
+def matrix_to_array(matrix: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
     """A C-contiguous (n, dim) float32 matrix -> ``fixed_size_list<float32>[dim]``, zero-copy.
 
     ``valid`` (bool per row) marks the non-null rows; the values of null rows are kept as they are.
     """
     matrix = np.ascontiguousarray(matrix, dtype=np.float32)
     n, dim = matrix.shape
+    if dim == 0:  # no vector at all (every row null or empty) and no declared size: an all-null column
+        return pa.nulls(n, pa.list_(pa.float32()))
     values = pa.Array.from_buffers(pa.float32(), n * dim, [None, pa.py_buffer(matrix)])
     mask = None if valid is None or valid.all() else pa.array(~np.asarray(valid, dtype=bool))
     return pa.FixedSizeListArray.from_arrays(values, dim, mask=mask)
