@@ -40,7 +40,7 @@ from ..media import MediaError, MediaRef
 from ..transport import http
 from . import register
 from .base import Call, Task, drop_none, input_name, is_missing
-from .text import LABEL_SCORE, _label_scores, _num
+from .text import LABEL_SCORE, RankedLabelsOutput, _label_scores, _num
 
 #: How many files are hashed / URLs downloaded at once while computing content keys.
 FINGERPRINT_CONCURRENCY = 16
@@ -228,24 +228,13 @@ def _is_pil(value: Any) -> bool:
 # -- classification ---------------------------------------------------------------------------
 
 
-class _Classification(MediaTask):
+class _Classification(RankedLabelsOutput, MediaTask):
     """``label``, ``score``; with ``top_k`` other than 1 also ``labels`` (list<struct<label, score>>)."""
 
     def parse_one(self, call, answer):
         ranked = _label_scores(answer)
         top_k = call.options.get("top_k")
         return ranked if top_k is None else ranked[:top_k]  # only what the output shows is kept
-
-    def output_type(self, call):
-        if call.options.get("top_k") == 1:
-            return LABEL_SCORE
-        return pa.struct([("label", pa.string()), ("score", pa.float64()), ("labels", pa.list_(LABEL_SCORE))])
-
-    def to_row(self, call, result):
-        top_k = call.options.get("top_k")
-        ranked = result if top_k is None else result[:top_k]
-        best = ranked[0] if ranked else {"label": None, "score": None}
-        return best if top_k == 1 else {**best, "labels": ranked}
 
 
 class ImageClassification(_Classification):

@@ -50,15 +50,10 @@ def _label_scores(answer: Any) -> list[dict]:
     return sorted(out, key=lambda x: -(x["score"] or 0.0))
 
 
-class TextClassification(Task):
-    name, method = "text-classification", "classify"
-    default_model = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
-    batchable = True
-
-    def parse(self, call, answer, items):
-        if len(items) > 1 and isinstance(answer, list) and answer and isinstance(answer[0], dict):
-            answer = [[x] for x in answer]  # top-1 batches come back flat: one dict per input
-        return [_label_scores(a) for a in _per_item(answer, items)]
+class RankedLabelsOutput:
+    """Output of every classification task (text, image, audio): ``label`` and ``score`` of the
+    best label; with ``top_k`` other than 1 also ``labels``, the ranked list<struct<label, score>>.
+    Results are label/score lists sorted best first (see :func:`_label_scores`)."""
 
     def output_type(self, call):
         if call.options.get("top_k") == 1:
@@ -70,6 +65,17 @@ class TextClassification(Task):
         ranked = result if top_k is None else result[:top_k]
         best = ranked[0] if ranked else {"label": None, "score": None}
         return best if top_k == 1 else {**best, "labels": ranked}
+
+
+class TextClassification(RankedLabelsOutput, Task):
+    name, method = "text-classification", "classify"
+    default_model = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
+    batchable = True
+
+    def parse(self, call, answer, items):
+        if len(items) > 1 and isinstance(answer, list) and answer and isinstance(answer[0], dict):
+            answer = [[x] for x in answer]  # top-1 batches come back flat: one dict per input
+        return [_label_scores(a) for a in _per_item(answer, items)]
 
 
 class ZeroShotClassification(Task):
