@@ -24,21 +24,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
 
 import httpx  # noqa: E402
 import pandas as pd  # noqa: E402
 
-import hf_frame  # noqa: E402
+import hf_frame  # noqa: E402,F401  (registers DataFrame.hf)
+from _common import fake_hub_process  # noqa: E402
 
-TESTS = Path(__file__).resolve().parents[1] / "tests"
 
 MODEL = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
 
@@ -62,13 +59,9 @@ class RemoteHub:
 
 @contextmanager
 def remote_hub(latency: float):
-    proc = subprocess.Popen([sys.executable, str(TESTS / "fake_hub.py"), "--latency", str(latency)],
-                            stdout=subprocess.PIPE, text=True)
-    try:
-        yield RemoteHub(proc.stdout.readline().strip())
-    finally:
-        proc.terminate()
-        proc.wait()
+    """The fake hub in a child process, wrapped so its request counter can be read."""
+    with fake_hub_process(latency) as url:
+        yield RemoteHub(url)
 
 
 def timed(fn):

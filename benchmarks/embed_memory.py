@@ -36,11 +36,12 @@ import tempfile
 import time
 import tracemalloc
 import zlib
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from _common import child_server, fake_hub_process, reset_peak_rss, status_kib  # noqa: E402
 
 MiB = 1024 * 1024
 BANK = 4096
@@ -92,47 +93,22 @@ def serve_bank(dim: int) -> None:
     asyncio.run(main())
 
 
-@contextmanager
 def server(kind: str, dim: int):
     """Start the chosen server in a child process; yields its base URL."""
     if kind == "bank":
-        cmd = [sys.executable, __file__, "--serve-bank", "--dim", str(dim)]
-    else:
-        cmd = [sys.executable, str(ROOT / "tests" / "fake_hub.py")]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    try:
-        yield proc.stdout.readline().strip()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        return child_server([sys.executable, __file__, "--serve-bank", "--dim", str(dim)])
+    return fake_hub_process()
 
 
 # ---------------------------------------------------------------------------------------------
 # one phase (its own process)
 
 
-def _status_kib(field: str) -> int | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def _reset_peak_rss() -> None:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")  # VmHWM restarts from the current RSS
-    except OSError:
-        pass
-
-
 def measure(fn, trace: bool) -> dict:
     """Seconds, tracemalloc peak and RSS growth of ``fn()``."""
     gc.collect()
-    rss_before = _status_kib("VmRSS")
-    _reset_peak_rss()
+    rss_before = status_kib("VmRSS")
+    reset_peak_rss()
     if trace:
         tracemalloc.start()
     start = time.perf_counter()
@@ -141,7 +117,7 @@ def measure(fn, trace: bool) -> dict:
     traced = tracemalloc.get_traced_memory()[1] if trace else None
     if trace:
         tracemalloc.stop()
-    peak = _status_kib("VmHWM")
+    peak = status_kib("VmHWM")
     rss = None if rss_before is None or peak is None else max(0, peak - rss_before) * 1024
     return {"seconds": seconds, "traced_peak": traced, "rss_growth": rss}
 

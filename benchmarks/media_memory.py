@@ -19,18 +19,16 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
-from contextlib import contextmanager
 from pathlib import Path
 
-TESTS = Path(__file__).resolve().parents[1] / "tests"
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
+from _common import fake_hub_process, reset_peak_rss, status_kib  # noqa: E402
 
 import hf_frame  # noqa: E402
 
@@ -48,36 +46,6 @@ def write_images(folder: Path, rows: int, size: int) -> list[str]:
     return paths
 
 
-@contextmanager
-def fake_hub_process():
-    """``python tests/fake_hub.py`` in a child process; yields its base URL."""
-    proc = subprocess.Popen([sys.executable, str(TESTS / "fake_hub.py")], stdout=subprocess.PIPE, text=True)
-    try:
-        yield proc.stdout.readline().strip()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def _status_kib(field: str) -> int | None:
-    """A field of /proc/self/status in KiB (Linux only; None elsewhere)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def _reset_peak_rss() -> None:
-    """Make VmHWM restart from the current RSS (Linux: write 5 to /proc/self/clear_refs)."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
-
-
 def run(rows: int = 10_000, size: int = 100_000, concurrency: int = 32, trace: bool = True) -> dict:
     """Run the measurement; returns the numbers it prints."""
     folder = Path(tempfile.mkdtemp(prefix="hf_frame_media_bench_"))
@@ -89,8 +57,8 @@ def run(rows: int = 10_000, size: int = 100_000, concurrency: int = 32, trace: b
                                token="hf_benchmark")
             # Warm up (client, loop, threads) on a few rows so the measurement is the column itself.
             df.head(8).hf.classify_image("path")
-            rss_before = _status_kib("VmRSS")
-            _reset_peak_rss()
+            rss_before = status_kib("VmRSS")
+            reset_peak_rss()
             if trace:
                 tracemalloc.start()
             start = time.perf_counter()
@@ -99,7 +67,7 @@ def run(rows: int = 10_000, size: int = 100_000, concurrency: int = 32, trace: b
             traced_peak = tracemalloc.get_traced_memory()[1] if trace else None
             if trace:
                 tracemalloc.stop()
-            rss_peak = _status_kib("VmHWM")
+            rss_peak = status_kib("VmHWM")
             run_info = hf_frame.last_run()
         failed = int(out["path_error"].notna().sum())
     finally:
