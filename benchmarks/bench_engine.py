@@ -28,14 +28,11 @@ import tempfile
 import time
 from contextlib import contextmanager
 
+import httpx
+import pandas as pd
 
-
-import httpx  # noqa: E402
-import pandas as pd  # noqa: E402
-
-import hf_frame  # noqa: E402,F401  (registers DataFrame.hf)
-from _common import fake_hub_process  # noqa: E402
-
+import hf_frame  # noqa: F401  (registers DataFrame.hf)
+from _common import fake_hub_process
 
 MODEL = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
 
