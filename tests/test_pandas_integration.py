@@ -343,3 +343,21 @@ def test_progress_bar_counts_rows(hf, capsys):
 def test_embed_of_only_missing_values_sends_nothing(hf):
     out = pd.DataFrame({"t": [None, "", "  "]}).hf.embed("t")
     assert hf.count() == 0 and out["t_embedding"].isna().all()
+
+
+def test_unreachable_service_stops_after_three_inputs(hf):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(FatalRequestError, match="unreachable"):
+        frame([f"t{i}" for i in range(40)]).hf.classify("review", base_url=f"http://127.0.0.1:{port}",
+                                                        max_retries=1, max_concurrency=2)
+
+
+def test_missing_token_is_named_in_the_401_message(hf, monkeypatch):
+    hf.require_token = "the-right-one"
+    monkeypatch.delenv("HF_TOKEN")
+    with pytest.raises(FatalRequestError, match="no token was found"):
+        frame().hf.classify("review")

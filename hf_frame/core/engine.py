@@ -218,14 +218,20 @@ class _Sender:
         return await http.send(request, call.settings, task=self.task.name, model=call.model)
 
     def _note_client_error(self, exc: RowRequestError) -> None:
-        if exc.status not in (400, 422) or self.successes:
+        """Stop the call when the first different inputs all fail the same way: that is systematic.
+
+        400/422: the parameters or the model are wrong. No status: the service is unreachable
+        (each of those already went through every retry)."""
+        if exc.status not in (400, 422, None) or self.successes:
             return
         message = str(exc)
         self.client_errors[message] = self.client_errors.get(message, 0) + 1
         if self.client_errors[message] >= SYSTEMATIC_AFTER:
+            cause = ("the service is unreachable" if exc.status is None
+                     else "the parameters or the model are likely wrong")
             raise FatalRequestError(
-                f"{message} (the first {SYSTEMATIC_AFTER} different inputs all failed this way, so the "
-                "parameters or the model are likely wrong; stopping)",
+                f"{message} (the first {SYSTEMATIC_AFTER} different inputs all failed this way, so {cause}; "
+                "stopping)",
                 status=exc.status, task=exc.task, model=exc.model,
             )
 

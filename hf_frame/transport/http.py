@@ -147,7 +147,10 @@ async def send(request: Request, settings: Settings, *, task: str, model: str | 
                 else:
                     problem = f"HTTP {status}: {_scrub(_error_text(response, body), settings.token)}"
                     if status in retry.FATAL_STATUSES:
-                        raise FatalRequestError(f"{where} failed: {problem}{_HINTS.get(status, '')}",
+                        hint = _HINTS.get(status, "")
+                        if status == 401 and not settings.token:
+                            hint = " (no token was found: set HF_TOKEN, run `huggingface-cli login`, or hf_frame.configure(token=...))"
+                        raise FatalRequestError(f"{where} failed: {problem}{hint}",
                                                 status=status, task=task, model=model or "")
                     if status not in retry.RETRY_STATUSES:
                         raise RowRequestError(f"{where} failed: {problem}", status=status, task=task, model=model or "")
