@@ -20,6 +20,7 @@ from .config import Settings, is_setting, resolve_settings
 from .core import engine
 from .errors import RowErrors, RowErrorWarning
 from .tasks import TASKS, Call
+from .tasks.base import is_missing
 
 ERROR_FIELD = "error"
 MAX_ZERO_SHOT_LABELS = 10
@@ -296,14 +297,12 @@ def table_to_dict(table: Any, exclude: Sequence[str] = ()) -> dict[str, list[str
     """A pandas/polars frame or a dict of columns -> ``{column: [cell as str, ...]}`` as the API wants."""
     if isinstance(table, dict):
         columns = {str(k): list(v) for k, v in table.items()}
-    elif hasattr(table, "collect") and not hasattr(table, "to_list"):  # a polars LazyFrame
+    elif hasattr(table, "collect"):  # a polars LazyFrame
         return table_to_dict(table.collect(), exclude)
     elif hasattr(table, "columns"):
         columns = {str(c): list(table[c]) for c in table.columns if c not in exclude}
     else:
         raise TypeError(f"table_qa: table must be a DataFrame or a dict of columns, got {type(table).__name__}")
-    from .tasks.base import is_missing
-
     return {c: ["" if is_missing(v) else str(v) for v in values] for c, values in columns.items()}
 
 
