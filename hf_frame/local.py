@@ -1062,7 +1062,6 @@ def _extractive_qa(bundle: _Seq2Seq, pairs: list[dict], params: dict, batch_size
         scores = np.tril(np.triu(np.outer(p_start, p_end)), max_answer_len - 1)
         flat = scores.ravel()
         best = np.argsort(-flat)[: top_k]
-        context = pairs[i]["context"]
         for index in best:
             s, e = divmod(int(index), scores.shape[1])
             if not (context_mask[s] and context_mask[e]) or flat[index] <= 0:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Sequence
 
 import pyarrow as pa

@@ -40,7 +40,7 @@ from ..media import MediaError, MediaRef
 from ..transport import http
 from . import register
 from .base import Call, Task, drop_none, input_name, is_missing
-from .text import LABEL_SCORE, RankedLabelsOutput, _label_scores, _num
+from .text import RankedLabelsOutput, _label_scores, _num
 
 #: How many files are hashed / URLs downloaded at once while computing content keys.
 FINGERPRINT_CONCURRENCY = 16

@@ -11,8 +11,7 @@ from typing import Any, Hashable, Sequence
 
 import pyarrow as pa
 
-from .base import Call, Task, input_name, require_text
-from ..errors import InputTypeError
+from .base import Task, require_text
 
 LABEL_SCORE = pa.struct([("label", pa.string()), ("score", pa.float64())])
 
