@@ -47,6 +47,8 @@ import functools
 import importlib.util
 import io
 import os
+import socket
+import urllib.parse
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,7 +172,34 @@ def resolve_model(task: str, model: str | None) -> str:
         return expanded
     if _looks_like_path(model):
         raise LocalModelLoadError(f"{task}: model directory {model!r} does not exist")
+    if not _in_hub_cache(model) and not _hub_reachable():
+        # Without this check huggingface_hub retries for ~35 s before giving the same answer.
+        raise _load_error(task, model, FileNotFoundError(
+            "not in the local Hugging Face cache, and the Hub cannot be reached"))
     return model
+
+
+def _in_hub_cache(model: str) -> bool:
+    """True when the hub id ``model`` has a config in the local Hugging Face cache."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(model, "config.json"), str)
+    except Exception:
+        return False
+
+
+@functools.lru_cache(maxsize=1)
+def _hub_reachable() -> bool:
+    """Can a TCP connection to the Hub be opened within 3 s? (False when HF_HUB_OFFLINE is set.)"""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        return False
+    host = urllib.parse.urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname
+    try:
+        socket.create_connection((host or "huggingface.co", 443), timeout=3).close()
+        return True
+    except OSError:
+        return False
 
 
 def _device_string(device: str | int | None) -> str:
