@@ -13,7 +13,15 @@ from typing import Any
 
 import pytest
 
-RECORDED_DIR = Path(os.environ.get("HF_RECORDED_DIR", Path(__file__).resolve().parents[2] / "shared" / "hf-recorded"))
+def _find_recorded_dir() -> Path:
+    """$HF_RECORDED_DIR, else ``shared/hf-recorded`` beside the checkout, else the workplace's copy."""
+    candidates = [Path(__file__).resolve().parents[2] / "shared" / "hf-recorded", Path("/work/shared/hf-recorded")]
+    if os.environ.get("HF_RECORDED_DIR"):
+        return Path(os.environ["HF_RECORDED_DIR"])
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+RECORDED_DIR = _find_recorded_dir()
 
 
 def interactions(name: str) -> list[dict]:

@@ -8,7 +8,6 @@ import json
 import math
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,7 +15,7 @@ import numpy as np
 import pytest
 from fake_hub import FakeHub, Route, answers, parse_route
 
-RECORDED = Path(__file__).resolve().parents[2] / "shared" / "hf-recorded"
+from recorded import RECORDED_DIR as RECORDED  # noqa: E402
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 

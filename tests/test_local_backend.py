@@ -43,7 +43,7 @@ from hf_frame.local import (  # noqa: E402
     minilm_path,
 )
 
-RECORDED = Path(__file__).resolve().parents[2] / "shared" / "hf-recorded"
+from recorded import RECORDED_DIR as RECORDED  # noqa: E402
 NER_TEXT = "My name is Sarah Jessica Parker but you can call me Jessica and I work for Google in Paris"
 QA_CONTEXT = "My name is Sarah Jessica Parker. I live in Paris, the capital of France, and work for Google."
 TABLE = {"Repository": ["Transformers", "Datasets", "Tokenizers"], "Stars": ["36542", "4512", "3934"]}

@@ -44,8 +44,7 @@ from hf_frame.media import (
     validate_kind,
 )
 
-_DEFAULT_RECORDED = Path(__file__).resolve().parents[2] / "shared" / "hf-recorded"
-RECORDED = Path(os.environ.get("HF_RECORDED_DIR", _DEFAULT_RECORDED))
+from recorded import RECORDED_DIR as RECORDED  # noqa: E402
 needs_recorded = pytest.mark.skipif(not RECORDED.is_dir(), reason=f"{RECORDED} is absent")
 
 

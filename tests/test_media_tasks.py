@@ -32,8 +32,7 @@ from hf_frame.methods import METHODS
 from hf_frame.tasks import TASKS
 from hf_frame.tasks import media as media_tasks
 
-_DEFAULT_RECORDED = Path(__file__).resolve().parents[2] / "shared" / "hf-recorded"
-RECORDED = Path(os.environ.get("HF_RECORDED_DIR", _DEFAULT_RECORDED))
+from recorded import RECORDED_DIR as RECORDED  # noqa: E402
 
 MEDIA_METHODS = ["classify_image", "zero_shot_image", "detect", "segment", "caption", "transcribe", "classify_audio"]
 

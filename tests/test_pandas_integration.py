@@ -7,7 +7,6 @@ row still comes back right; bad input and bad tokens give clear errors.
 from __future__ import annotations
 
 import asyncio
-import math
 import sqlite3
 import threading
 import warnings

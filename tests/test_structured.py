@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import List, Literal, Optional, Union
 
 import pyarrow as pa
@@ -19,7 +18,9 @@ from hf_frame.structured import (
     validate,
 )
 
-RECORDED = Path("/work/shared/hf-recorded/chat_completion_with_response_format.json")
+from recorded import RECORDED_DIR  # noqa: E402
+
+RECORDED = RECORDED_DIR / "chat_completion_with_response_format.json"
 
 
 def obj(properties: dict, **extra) -> dict:
