@@ -47,6 +47,7 @@ def hub(hub_server: FakeHub) -> Iterator[FakeHub]:
 
 
 def _restore(server: FakeHub) -> None:
+    server.wait_quiet()
     server.reset()
     server.latency = 0.0
     server.model_tasks = dict(DEFAULT_MODEL_TASKS)

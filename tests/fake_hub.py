@@ -39,6 +39,7 @@ import json
 import re
 import socket
 import struct
+import time
 import threading
 import zlib
 from collections.abc import Callable, Iterable
@@ -746,6 +747,7 @@ class FakeHub:
         self.requests: list[RequestRecord] = []
         self.in_flight = 0  # requests being answered now
         self.max_in_flight = 0  # the most answered at once since the last reset()
+        self.last_request_at = 0.0  # time.monotonic() of the latest request received
         self.port: int | None = None
         self._faults: list[_Fault] = []
         self._lock = threading.Lock()
@@ -837,6 +839,17 @@ class FakeHub:
         if path_contains is None:
             return len(records)
         return sum(path_contains in r.path for r in records)
+
+    def wait_quiet(self, quiet: float = 0.02, limit: float = 2.0) -> None:
+        """Wait until nothing is being answered and nothing arrived for ``quiet`` seconds.
+
+        A test that stops a call early (a fatal error) leaves requests on the wire; without this,
+        they could reach the server after the next test's reset() and be counted there."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if self.in_flight == 0 and time.monotonic() - self.last_request_at >= quiet:
+                return
+            time.sleep(0.01)
 
     def reset(self) -> None:
         """Forget requests, pending faults and counters (configuration attributes stay)."""
@@ -933,6 +946,7 @@ class FakeHub:
             query=request.query_string,
         )
         self.requests.append(record)
+        self.last_request_at = time.monotonic()
         return record
 
     def _model_and_task(self, route: Route | None, payload: Any) -> tuple[str | None, str | None]:
