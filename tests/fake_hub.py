@@ -641,6 +641,7 @@ _ROOT_ROUTES = {
 }
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_route(path: str) -> Route | None:
     """Map a request path to a :class:`Route`, or None (404).
 
