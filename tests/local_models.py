@@ -28,6 +28,7 @@ import struct
 import wave
 from pathlib import Path
 
+import pytest
 import torch
 
 # Import transformers classes lazily inside the builders would buy nothing here: this module is only
@@ -396,3 +397,18 @@ BUILDERS = {
     "automatic-speech-recognition": speech_recognition_model,
     "audio-classification": audio_classification_model,
 }
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory):
+    """``tiny(name)`` -> directory of the tiny model ``name`` (see :data:`BUILDERS`), built on first
+    use and shared by the whole session. Test modules use it with ``from local_models import tiny``."""
+    root = tmp_path_factory.mktemp("tiny-models")
+    built: dict[str, str] = {}
+
+    def get(name: str) -> str:
+        if name not in built:
+            built[name] = str(BUILDERS[name](root))
+        return built[name]
+
+    return get

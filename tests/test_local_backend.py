@@ -33,6 +33,7 @@ transformers = pytest.importorskip("transformers")
 np = pytest.importorskip("numpy")
 
 import local_models as lm  # noqa: E402  (tests/ is on sys.path via conftest.py)
+from local_models import tiny  # noqa: E402,F401  (a fixture)
 
 from hf_frame.local import (  # noqa: E402
     SUPPORTED_TASKS,
@@ -60,21 +61,6 @@ SIMILARITY = {
 # ------------------------------------------------------------------------------------------------
 # Fixtures
 # ------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def tiny(tmp_path_factory):
-    """``tiny(name)`` -> directory of the tiny model ``name`` (see ``local_models.BUILDERS``),
-    built on first use and shared by the whole session."""
-    root = tmp_path_factory.mktemp("tiny-models")
-    built: dict[str, str] = {}
-
-    def get(name: str) -> str:
-        if name not in built:
-            built[name] = str(lm.BUILDERS[name](root))
-        return built[name]
-
-    return get
 
 
 @pytest.fixture(scope="module")

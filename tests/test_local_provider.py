@@ -35,6 +35,7 @@ import pandas as pd  # noqa: E402
 
 import hf_frame  # noqa: E402
 import local_models as lm  # noqa: E402  (tests/ is on sys.path via conftest.py)
+from local_models import tiny  # noqa: E402,F401  (a fixture)
 from hf_frame.errors import FatalRequestError  # noqa: E402
 from hf_frame.local import LocalBackend, minilm_path  # noqa: E402
 
@@ -43,20 +44,6 @@ TEXTS = ["i love this movie", "this film is terrible", None, "i love this movie"
          "my name is sarah parker and i work for google in paris", "", "what a great day", "hello world"]
 INDEX = [f"r{i}" for i in range(len(TEXTS))]
 UNIQUE = [t for t in dict.fromkeys(TEXTS) if t]  # the texts that reach a model
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """``tiny(name)`` -> directory of a tiny model from ``local_models.BUILDERS``, built once."""
-    root = tmp_path_factory.mktemp("tiny-local-provider")
-    built: dict[str, str] = {}
-
-    def get(name: str) -> str:
-        if name not in built:
-            built[name] = str(lm.BUILDERS[name](root))
-        return built[name]
-
-    return get
 
 
 @pytest.fixture(scope="module")
