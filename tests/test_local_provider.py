@@ -34,8 +34,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 import hf_frame  # noqa: E402
-import local_models as lm  # noqa: E402  (tests/ is on sys.path via conftest.py)
-from local_models import tiny  # noqa: E402,F401  (a fixture)
+from local_models import tiny  # noqa: E402,F401  (a fixture; tests/ is on sys.path via conftest.py)
 from hf_frame.errors import FatalRequestError  # noqa: E402
 from hf_frame.local import LocalBackend, minilm_path  # noqa: E402
 
