@@ -117,20 +117,23 @@ class Job:
     def output_names(self, resolved_names: Sequence[str | None], existing: Sequence[str]) -> dict[str, str]:
         """Output field -> column name, never clobbering an existing column.
 
-        Default names are ``<input column>_<field>``. If one of them already exists (say a previous
-        ``classify`` made ``review_label`` and ``zero_shot`` runs on ``review`` next), the method
-        name is inserted: ``review_zero_shot_label``. With an explicit ``prefix=``, or when that
-        name exists too, a ``ValueError`` names the clashing columns.
+        Default names are ``<input column>_<field>``. If one of the output fields already exists
+        (say a previous ``classify`` made ``review_label`` and ``zero_shot`` runs on ``review``
+        next), the method name is inserted in all of them: ``review_zero_shot_label``. The error
+        column follows the same rule on its own, so ``ner`` after ``classify`` gives
+        ``review_entities`` and ``review_ner_error``. With an explicit ``prefix=`` whose output
+        fields exist, or when the inserted names exist too, a ``ValueError`` names the clashing
+        columns.
         """
-        fields = [f.name for f in self.output_type()]
+        fields = [f.name for f in self.output_type() if f.name != ERROR_FIELD]
         prefix = self.default_prefix(resolved_names)
         existing = set(map(str, existing))
         names = {f: f"{prefix}_{f}" for f in fields}
-        if existing.isdisjoint(names.values()) or self.prefix:
-            clash = existing.intersection(names.values())
-        else:
+        if not self.prefix and not existing.isdisjoint(names.values()):
             names = {f: f"{prefix}_{self.method}_{f}" for f in fields}
-            clash = existing.intersection(names.values())
+        error = f"{prefix}_{ERROR_FIELD}"
+        names[ERROR_FIELD] = f"{prefix}_{self.method}_{ERROR_FIELD}" if error in existing else error
+        clash = existing.intersection(names.values())
         if clash:
             raise ValueError(
                 f"{self.method}: output column(s) {sorted(clash)} already exist; pass prefix='...' to choose other names"

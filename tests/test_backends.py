@@ -305,7 +305,7 @@ def test_chaining_never_clobbers(backend):
     out = backend.hf(backend.hf(frame, "classify", "review"), "zero_shot", "review", labels=["price", "quality"])
     out = backend.collect(backend.hf(out, "ner", "review"))
     columns = backend.columns(out)
-    assert "review_label" in columns and "review_zero_shot_label" in columns and "review_ner_entities" in columns
+    assert "review_label" in columns and "review_zero_shot_label" in columns and "review_entities" in columns and "review_ner_error" in columns
     with pytest.raises(ValueError, match="already exist"):
         backend.hf(out, "classify", "review", prefix="review")
 

@@ -106,11 +106,12 @@ def test_jsonl_and_parquet_inputs(hub, tmp_path, capsys):
                             tmp_path / "b.parquet", capsys=capsys)
     assert status == 0, stderr
     table = pq.read_table(tmp_path / "b.parquet")
-    # text_error exists already, so the method name is inserted: text_embed_embedding, text_embed_error
-    assert table.schema.field("text_embed_embedding").type == pa.list_(pa.float32(), 384)
+    # text_error exists already, so the error column becomes text_embed_error; text_embedding is free
+    assert "text_embed_error" in table.column_names
+    assert table.schema.field("text_embedding").type == pa.list_(pa.float32(), 384)
     assert table.column_names[:5] == ["text", "n", "text_label", "text_score", "text_error"]
     hub.reset()
-    status, stdout, stderr = run("search", tmp_path / "b.parquet", "-c", "text_embed_embedding", "--query", "excellent",
+    status, stdout, stderr = run("search", tmp_path / "b.parquet", "-c", "text_embedding", "--query", "excellent",
                                  "-k", "1", "--base-url", hub.base_url, capsys=capsys)
     assert status == 0, stderr
     assert hub.count() == 1  # only the query was embedded: the vectors came from the file

@@ -108,7 +108,7 @@ def test_chaining_never_clobbers(hf):
     out = (frame().hf.classify("review")
            .hf.zero_shot("review", labels=["price", "quality"])
            .hf.ner("review"))
-    assert "review_label" in out and "review_zero_shot_label" in out and "review_ner_entities" in out
+    assert "review_label" in out and "review_zero_shot_label" in out and "review_entities" in out and "review_ner_error" in out
     with pytest.raises(ValueError, match="already exist"):
         out.hf.classify("review", prefix="review")
 
