@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -48,6 +49,20 @@ def bind_frame_table(job: Job, frame: Any, resolved: ResolvedInputs) -> Job:
         return job
     exclude = [n for n in resolved.names if n]
     return job.bind_table(table_to_dict(frame, exclude=exclude))
+
+
+def accessor_signature(build: Callable, *, fills_input: bool, returns: str) -> inspect.Signature:
+    """The signature ``help(df.hf.<method>)`` shows: ``self`` + the method's parameters.
+
+    ``fills_input``: the accessor object (a Series or an Expr) is one of the inputs, so its
+    parameter is left out (the first, or the one named by the function's ``series_arg``).
+    """
+    params = list(inspect.signature(build).parameters.values())
+    if fills_input:
+        series_arg = getattr(build, "series_arg", None)
+        params = [p for p in params if p.name != series_arg] if series_arg else params[1:]
+    self_param = inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)
+    return inspect.Signature([self_param, *params], return_annotation=returns)
 
 
 def input_names(job: Job, resolved: ResolvedInputs) -> tuple[str, ...]:

@@ -222,7 +222,14 @@ def _reject_unknown(method: str, extra: dict) -> None:
 
 def classify(col: Any, *, top_k: int | None = 1, model: str | None = None, parameters: dict | None = None,
              prefix: str | None = None, **settings: Any) -> Job:
-    """Text classification. Outputs ``label``, ``score``; with ``top_k`` > 1 or None also ``labels``."""
+    """Text classification. Outputs ``label``, ``score``; with ``top_k`` > 1 or None also ``labels``.
+
+    Every method also takes ``model=``, ``parameters=`` (passed to the API as-is), ``prefix=``
+    and any setting as a keyword (``max_concurrency=8``, ``cache=False``, ``errors="raise"``).
+
+    >>> df.hf.classify("review")                       # doctest: +SKIP
+    >>> df.hf.classify("review", top_k=None)["review_labels"]   # every label, best first  # doctest: +SKIP
+    """
     settings, extra = _split_kwargs(settings)
     _reject_unknown("classify", extra)
     if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
@@ -234,7 +241,13 @@ def classify(col: Any, *, top_k: int | None = 1, model: str | None = None, param
 def zero_shot(col: Any, labels: Sequence[str] | None = None, *, multi_label: bool = False,
               hypothesis_template: str | None = None, model: str | None = None, parameters: dict | None = None,
               prefix: str | None = None, **settings: Any) -> Job:
-    """Zero-shot classification. Outputs ``label``, ``score`` and ``score_<label>`` for every label."""
+    """Zero-shot classification. Outputs ``label``, ``score`` and ``score_<label>`` for every label.
+
+    More than 10 labels need ``multi_label=True`` (scores independent per label; hf_frame then
+    splits the labels across requests).
+
+    >>> df.hf.zero_shot("review", labels=["shipping", "price", "quality"])   # doctest: +SKIP
+    """
     settings, extra = _split_kwargs(settings)
     _reject_unknown("zero_shot", extra)
     if isinstance(labels, str):
@@ -270,7 +283,10 @@ def zero_shot(col: Any, labels: Sequence[str] | None = None, *, multi_label: boo
 
 def ner(col: Any, *, aggregation: str | None = "simple", model: str | None = None, parameters: dict | None = None,
         prefix: str | None = None, **settings: Any) -> Job:
-    """Token classification. Output ``entities``: list of {entity_group, word, score, start, end}."""
+    """Token classification. Output ``entities``: list of {entity_group, word, score, start, end}.
+
+    >>> df.hf.ner("review")["review_entities"].explode()   # one entity per row  # doctest: +SKIP
+    """
     settings, extra = _split_kwargs(settings)
     _reject_unknown("ner", extra)
     return make_job("ner", "token-classification", [Input("col", col)], model=model, parameters=parameters,
@@ -279,7 +295,13 @@ def ner(col: Any, *, aggregation: str | None = "simple", model: str | None = Non
 
 def qa(question: Any, context: Any, *, top_k: int | None = None, model: str | None = None,
        parameters: dict | None = None, prefix: str | None = None, **settings: Any) -> Job:
-    """Extractive question answering. ``question``/``context``: a column or a literal string."""
+    """Extractive question answering. ``question``/``context``: a column or a literal string.
+
+    Outputs ``answer``, ``score``, ``start``, ``end``.
+
+    >>> df.hf.qa("question", "context")                  # doctest: +SKIP
+    >>> df.hf.qa("Who is the CEO?", "bio")               # a literal question for every row  # doctest: +SKIP
+    """
     settings, extra = _split_kwargs(settings)
     _reject_unknown("qa", extra)
     return make_job("qa", "question-answering", [Input("question", question, True), Input("context", context, True)],
@@ -288,7 +310,13 @@ def qa(question: Any, context: Any, *, top_k: int | None = None, model: str | No
 
 def table_qa(question: Any, table: Any = None, *, model: str | None = None, parameters: dict | None = None,
              prefix: str | None = None, **settings: Any) -> Job:
-    """Table question answering over ``table`` (default: the frame itself, minus the question column)."""
+    """Table question answering over ``table`` (default: the frame itself, minus the question column).
+
+    Outputs ``answer``, ``cells``, ``coordinates``, ``aggregator``.
+
+    >>> repos.hf.table_qa("How many stars does transformers have?")       # doctest: +SKIP
+    >>> questions.hf.table_qa("question", table=repos)   # many questions about one table  # doctest: +SKIP
+    """
     settings, extra = _split_kwargs(settings)
     _reject_unknown("table_qa", extra)
     job = make_job("table_qa", "table-question-answering", [Input("question", question, True)], model=model,
@@ -311,7 +339,10 @@ def table_to_dict(table: Any, exclude: Sequence[str] = ()) -> dict[str, list[str
 
 def fill_mask(col: Any, *, top_k: int = 5, model: str | None = None, parameters: dict | None = None,
               prefix: str | None = None, **settings: Any) -> Job:
-    """Fill-mask. Outputs the best ``sequence``, ``token_str``, ``score`` and all ``candidates``."""
+    """Fill-mask. Outputs the best ``sequence``, ``token_str``, ``score`` and all ``candidates``.
+
+    >>> pd.DataFrame({"t": ["The goal of life is <mask>."]}).hf.fill_mask("t", top_k=3)   # doctest: +SKIP
+    """
     settings, extra = _split_kwargs(settings)
     _reject_unknown("fill_mask", extra)
     return make_job("fill_mask", "fill-mask", [Input("col", col)], model=model, parameters=parameters,
@@ -320,7 +351,10 @@ def fill_mask(col: Any, *, top_k: int = 5, model: str | None = None, parameters:
 
 def summarize(col: Any, *, model: str | None = None, parameters: dict | None = None, prefix: str | None = None,
               **generation: Any) -> Job:
-    """Summarization. Output ``summary``. Extra keywords (``max_length``...) go to the API parameters."""
+    """Summarization. Output ``summary``. Extra keywords (``max_length``...) go to the API parameters.
+
+    >>> df.hf.summarize("article", max_length=60)        # doctest: +SKIP
+    """
     settings, extra = _split_kwargs(generation)
     return make_job("summarize", "summarization", [Input("col", col)], model=model, parameters=parameters,
                     wire=extra, prefix=prefix, settings=settings)
@@ -328,7 +362,11 @@ def summarize(col: Any, *, model: str | None = None, parameters: dict | None = N
 
 def translate(col: Any, *, src_lang: str | None = None, tgt_lang: str | None = None, model: str | None = None,
               parameters: dict | None = None, prefix: str | None = None, **generation: Any) -> Job:
-    """Translation. Output ``translation``."""
+    """Translation. Output ``translation``.
+
+    >>> df.hf.translate("text", model="facebook/mbart-large-50-many-to-many-mmt",
+    ...                 src_lang="en_XX", tgt_lang="fr_XX")   # doctest: +SKIP
+    """
     settings, extra = _split_kwargs(generation)
     return make_job("translate", "translation", [Input("col", col)], model=model, parameters=parameters,
                     wire={"src_lang": src_lang, "tgt_lang": tgt_lang, **extra}, prefix=prefix, settings=settings)
@@ -336,7 +374,10 @@ def translate(col: Any, *, src_lang: str | None = None, tgt_lang: str | None = N
 
 def generate(col: Any, *, return_full_text: bool = False, model: str | None = None, parameters: dict | None = None,
              prefix: str | None = None, **generation: Any) -> Job:
-    """Text generation. Output ``generated`` (the continuation only, unless ``return_full_text=True``)."""
+    """Text generation. Output ``generated`` (the continuation only, unless ``return_full_text=True``).
+
+    >>> df.hf.generate("prompt", max_new_tokens=40, temperature=0.7)   # doctest: +SKIP
+    """
     settings, extra = _split_kwargs(generation)
     return make_job("generate", "text-generation", [Input("col", col)], model=model, parameters=parameters,
                     wire={"return_full_text": return_full_text, **extra}, prefix=prefix, settings=settings)
@@ -344,7 +385,11 @@ def generate(col: Any, *, return_full_text: bool = False, model: str | None = No
 
 def similarity(a: Any, b: Any, *, model: str | None = None, parameters: dict | None = None,
                prefix: str | None = None, **settings: Any) -> Job:
-    """Sentence similarity of two columns, or of a column and a literal sentence. Output ``similarity``."""
+    """Sentence similarity of two columns, or of a column and a literal sentence. Output ``similarity``.
+
+    >>> df.hf.similarity("review", "the package arrived late")   # one request for all rows  # doctest: +SKIP
+    >>> df.hf.similarity("title", "abstract")                    # row by row  # doctest: +SKIP
+    """
     settings, extra = _split_kwargs(settings)
     _reject_unknown("similarity", extra)
     return make_job("similarity", "sentence-similarity", [Input("a", a, True), Input("b", b, True)],

@@ -14,7 +14,6 @@ builds a new accessor object on every attribute access).
 from __future__ import annotations
 
 import functools
-import inspect
 from typing import Any
 
 import pandas as pd
@@ -91,6 +90,7 @@ def _frame_method(name: str):
     def method(self, *args, **kwargs):
         return run_job_on_frame(build(*args, **kwargs), self._df)
 
+    method.__signature__ = frames.accessor_signature(build, fills_input=False, returns="pd.DataFrame")
     return method
 
 
@@ -105,9 +105,7 @@ def _series_method(name: str):
             return run_job_on_series(build(*args, **{series_arg: self._s}, **kwargs), self._s)
         return run_job_on_series(build(self._s, *args, **kwargs), self._s)
 
-    params = list(inspect.signature(build).parameters.values())
-    params = [p for p in params if p.name != series_arg] if series_arg else params[1:]  # the series' parameter
-    method.__signature__ = inspect.Signature([inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY), *params])
+    method.__signature__ = frames.accessor_signature(build, fills_input=True, returns="pd.DataFrame")
     return method
 
 

@@ -404,14 +404,6 @@ def job_expression(name: str, expr: pl.Expr, *args: Any, **kwargs: Any) -> pl.Ex
 # the namespaces: thin shims over the functions above
 
 
-def _drop_first(build: Callable) -> inspect.Signature:
-    """The signature without the parameter the Series/Expr fills (the first, or ``series_arg``)."""
-    params = list(inspect.signature(build).parameters.values())
-    series_arg = getattr(build, "series_arg", None)
-    params = [p for p in params if p.name != series_arg] if series_arg else params[1:]
-    return inspect.Signature([inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY), *params])
-
-
 def _frame_method(name: str):
     build = METHODS[name]
 
@@ -419,6 +411,7 @@ def _frame_method(name: str):
     def method(self, *args, **kwargs):
         return run_job_on_frame(build(*args, **kwargs), self._df)
 
+    method.__signature__ = frames.accessor_signature(build, fills_input=False, returns="pl.DataFrame")
     return method
 
 
@@ -429,6 +422,7 @@ def _lazy_method(name: str):
     def method(self, *args, **kwargs):
         return plan_job_on_lazy(build(*args, **kwargs), self._lf)
 
+    method.__signature__ = frames.accessor_signature(build, fills_input=False, returns="pl.LazyFrame")
     return method
 
 
@@ -443,7 +437,7 @@ def _series_method(name: str):
             return run_job_on_series(build(*args, **{series_arg: self._s}, **kwargs), self._s)
         return run_job_on_series(build(self._s, *args, **kwargs), self._s)
 
-    method.__signature__ = _drop_first(build)
+    method.__signature__ = frames.accessor_signature(build, fills_input=True, returns="pl.DataFrame")
     return method
 
 
@@ -454,7 +448,7 @@ def _expr_method(name: str):
     def method(self, *args, **kwargs):
         return job_expression(name, self._expr, *args, **kwargs)
 
-    method.__signature__ = _drop_first(build)
+    method.__signature__ = frames.accessor_signature(build, fills_input=True, returns="pl.Expr")
     return method
 
 
