@@ -80,11 +80,16 @@ async def execute(call: Call, rows: Sequence[tuple], labels: Sequence[Any] | Non
     row_keys: list[str | None] = [None] * n
     unique: dict[str, Any] = {}
     weight: dict[str, int] = {}
+    maker = keys.KeyMaker(task=task.name, model=call.model, route=call.route,
+                          parameters=[call.parameters, call.options])
+    text_keys: dict[str, str] = {}  # duplicate texts (the common case) are hashed once
     for i, item in enumerate(items):
         if item is None:
             continue
-        key = keys.request_key(task=task.name, model=call.model, route=call.route,
-                               parameters=[call.parameters, call.options], item=item)
+        if isinstance(item, str):
+            key = text_keys.get(item) or text_keys.setdefault(item, maker.key(item))
+        else:
+            key = maker.key(item)
         row_keys[i] = key
         unique.setdefault(key, item)
         weight[key] = weight.get(key, 0) + 1

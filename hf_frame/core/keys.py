@@ -35,7 +35,24 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot build a cache key from {type(value).__name__}")
 
 
+class KeyMaker:
+    """Keys of many inputs under one call configuration.
+
+    The configuration (task, model, route, parameters) is serialised once, not once per row; the
+    digest of each input continues from it. Equal inputs give equal keys, and any change in the
+    configuration gives different keys.
+    """
+
+    def __init__(self, *, task: str, model: str | None, route: str, parameters: Any) -> None:
+        config = {"v": KEY_VERSION, "task": task, "model": model, "route": route, "parameters": parameters}
+        self._base = hashlib.sha256(canonical_json(config).encode() + b"\x00")
+
+    def key(self, item: Any) -> str:
+        digest = self._base.copy()
+        digest.update(canonical_json(item).encode())
+        return digest.hexdigest()
+
+
 def request_key(*, task: str, model: str | None, route: str, parameters: Any, item: Any) -> str:
     """The cache key of one input under one call configuration."""
-    payload = {"v": KEY_VERSION, "task": task, "model": model, "route": route, "parameters": parameters, "item": item}
-    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+    return KeyMaker(task=task, model=model, route=route, parameters=parameters).key(item)
