@@ -362,3 +362,31 @@ def test_missing_token_is_named_in_the_401_message(hf, monkeypatch):
     monkeypatch.delenv("HF_TOKEN")
     with pytest.raises(FatalRequestError, match="no token was found"):
         frame().hf.classify("review")
+
+
+def test_an_interrupted_run_resumes_where_it_stopped(hf):
+    """Answers are cached as they arrive: stopping a call midway (Ctrl-C cancels the same way)
+    keeps what came back, and the rerun sends only the rest."""
+    from hf_frame import methods
+    from hf_frame.core import engine, runner
+
+    hf.latency = 0.05
+    texts = [f"row {i}" for i in range(40)]
+    job = methods.classify("review", max_concurrency=4)
+
+    async def stopped_midway():
+        try:
+            await asyncio.wait_for(engine.execute(job.calls[0], [(t,) for t in texts]), timeout=0.3)
+        except asyncio.TimeoutError:
+            pass
+
+    runner.run(stopped_midway())
+    hf.wait_quiet()
+    answered_before = hf.count()
+    assert 0 < answered_before < 40
+    hf.reset()
+    hf.latency = 0.0
+    out = frame(texts).hf.classify("review", max_concurrency=4)
+    assert out["review_error"].isna().all()
+    assert hf_frame.last_run()["cached"] >= answered_before - 4  # the last few may have been cut mid-flight
+    assert hf.count() == 40 - hf_frame.last_run()["cached"]
