@@ -105,3 +105,11 @@ def test_public_api_is_sorted_and_complete():
         assert hasattr(hf_frame, name), name
     public = {n for n in dir(hf_frame) if not n.startswith("_") and not isinstance(getattr(hf_frame, n), type(hf_frame))}
     assert public - set(hf_frame.__all__) - {"annotations", "importlib"} == set()
+
+
+def test_token_never_in_job_or_call_reprs():
+    from hf_frame import methods
+
+    job = methods.classify("x", token="hf_SECRET_abc")
+    assert job.settings.token == "hf_SECRET_abc"
+    assert "hf_SECRET_abc" not in repr(job) and "hf_SECRET_abc" not in str(job.calls[0])
