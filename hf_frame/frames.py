@@ -38,6 +38,9 @@ def resolve_inputs(job: Job, *, n_rows: int, columns: Sequence[str], get_column:
             out.columns.append(get_column(value)), out.names.append(value), out.literal.append(False)
         elif inp.literal_ok and not isinstance(value, (list, tuple, dict, set)):
             out.columns.append([value] * n_rows), out.names.append(None), out.literal.append(True)
+        elif isinstance(value, (list, tuple, set)):
+            raise TypeError(f"{job.method}: {inp.arg} takes one column name, got {type(value).__name__} {value!r}; "
+                            "call the method once per column")
         else:
             raise KeyError(f"{job.method}: column {value!r} not found; the frame has columns {list(columns)}")
     return out

@@ -390,3 +390,8 @@ def test_an_interrupted_run_resumes_where_it_stopped(hf):
     assert out["review_error"].isna().all()
     assert hf_frame.last_run()["cached"] >= answered_before - 4  # the last few may have been cut mid-flight
     assert hf.count() == 40 - hf_frame.last_run()["cached"]
+
+
+def test_a_list_of_columns_is_a_clear_type_error(hf):
+    with pytest.raises(TypeError, match="takes one column name, got list"):
+        frame().hf.classify(["review", "n"])
