@@ -42,6 +42,7 @@ Every :class:`MediaError` message names the offending path or URL -- never file 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import base64
 import binascii
 import hashlib
@@ -472,15 +473,22 @@ def _limit(fetcher: UrlFetcher | None, max_bytes: int | None) -> int:
     return fetcher.max_bytes if fetcher is not None else DEFAULT_MAX_BYTES
 
 
-def _stat_file(path: Path, name: str, limit: int) -> os.stat_result:
+@contextlib.contextmanager
+def _file_errors(name: str):
+    """OS errors about a file -> a MediaError naming it (never its contents)."""
     try:
-        st = path.stat()
+        yield
     except FileNotFoundError:
         raise MediaError(f"file not found: {name}") from None
     except PermissionError:
         raise MediaError(f"permission denied: {name}") from None
     except OSError as exc:
         raise MediaError(f"cannot read {name}: {exc.strerror or exc}") from None
+
+
+def _stat_file(path: Path, name: str, limit: int) -> os.stat_result:
+    with _file_errors(name):
+        st = path.stat()
     if not stat.S_ISREG(st.st_mode):
         raise MediaError(f"not a regular file: {name}")
     if st.st_size > limit:
@@ -489,14 +497,8 @@ def _stat_file(path: Path, name: str, limit: int) -> os.stat_result:
 
 
 def _open(path: Path, name: str):
-    try:
+    with _file_errors(name):
         return open(path, "rb")
-    except FileNotFoundError:
-        raise MediaError(f"file not found: {name}") from None
-    except PermissionError:
-        raise MediaError(f"permission denied: {name}") from None
-    except OSError as exc:
-        raise MediaError(f"cannot read {name}: {exc.strerror or exc}") from None
 
 
 def _hash_path(path: Path, name: str, limit: int) -> str:
