@@ -172,9 +172,11 @@ class _Sender:
             job.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
-        for job in done:
-            if job.exception() is not None:
-                raise job.exception()
+        # Read every finished job's exception (asyncio logs the unread ones), raise the first.
+        errors = [job.exception() for job in done if not job.cancelled()]
+        first = next((e for e in errors if e is not None), None)
+        if first is not None:
+            raise first
 
     async def send(self, batch: list[str]) -> None:
         items = [self.unique[k] for k in batch]
