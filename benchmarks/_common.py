@@ -26,9 +26,13 @@ def child_server(cmd: list[str]) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def fake_hub_process(latency: float = 0.0):
-    """``python tests/fake_hub.py --latency S`` in a child process; yields its base URL."""
-    return child_server([sys.executable, str(FAKE_HUB), "--latency", str(latency)])
+def fake_hub_process(latency: float = 0.0, *, lean: bool = False):
+    """``python tests/fake_hub.py --latency S`` in a child process; yields its base URL.
+
+    ``lean=True``: ``benchmarks/lean_hub.py`` instead (text-classification only, ~10x cheaper per request).
+    """
+    script = ROOT / "benchmarks" / "lean_hub.py" if lean else FAKE_HUB
+    return child_server([sys.executable, str(script), "--latency", str(latency)])
 
 
 def status_kib(field: str) -> int | None:

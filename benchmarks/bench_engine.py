@@ -17,6 +17,7 @@ limit: unique x latency / concurrency (the best any client sending each unique i
 that many requests in flight, can do).
 
     python benchmarks/bench_engine.py [--rows 2000 --unique 1000 --latency 0.02 --concurrency 32]
+                                      [--server fakehub|lean]
 """
 
 from __future__ import annotations
@@ -55,9 +56,9 @@ class RemoteHub:
 
 
 @contextmanager
-def remote_hub(latency: float):
-    """The fake hub in a child process, wrapped so its request counter can be read."""
-    with fake_hub_process(latency) as url:
+def remote_hub(latency: float, lean: bool = False):
+    """The fake hub (or the lean benchmark server) in a child process, with a readable counter."""
+    with fake_hub_process(latency, lean=lean) as url:
         yield RemoteHub(url)
 
 
@@ -75,6 +76,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--sequential-rows", type=int, default=500,
                         help="rows for the one-at-a-time InferenceClient (it is slow); its time is scaled to --rows")
+    parser.add_argument("--server", choices=["fakehub", "lean"], default="fakehub",
+                        help="fakehub: tests/fake_hub.py (the integration-test server); lean: benchmarks/lean_hub.py, "
+                             "a minimal server that is not itself the bottleneck on 2 cores")
     args = parser.parse_args()
 
     from huggingface_hub import AsyncInferenceClient, InferenceClient
@@ -83,7 +87,7 @@ def main() -> None:
     df = pd.DataFrame({"review": texts})
     results: dict[str, tuple[float, int]] = {}
 
-    with remote_hub(args.latency) as hub, tempfile.TemporaryDirectory() as tmp:
+    with remote_hub(args.latency, lean=args.server == "lean") as hub, tempfile.TemporaryDirectory() as tmp:
         url = f"{hub.base_url}/hf-inference/models/{MODEL}"
 
         # -- huggingface_hub, one row at a time (a sample, scaled: the loop is linear) ---------
@@ -133,7 +137,7 @@ def main() -> None:
 
     limit = args.unique * args.latency / args.concurrency
     ours = results["hf_frame (default: raw aiohttp)"][0]
-    print(f"workload: {args.rows} rows, {args.unique} unique, {args.latency * 1000:g} ms latency, "
+    print(f"server: {args.server}; workload: {args.rows} rows, {args.unique} unique, {args.latency * 1000:g} ms latency, "
           f"concurrency {args.concurrency} (InferenceClient timed on {args.sequential_rows} rows, scaled)")
     print(f"latency-bound limit: unique x latency / concurrency = {limit:.3f} s")
     print(f"{'contender':34} {'seconds':>9} {'requests':>9} {'x hf_frame':>11}")
