@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import importlib.util
 
-__version__ = "0.1.0"
-
-from .config import Settings, configure, resolve_settings  # noqa: E402
-from .core.session import cache_info, clear_cache  # noqa: E402
-from .errors import (  # noqa: E402
+from . import data
+from ._version import __version__
+from .config import Settings, configure, resolve_settings
+from .errors import (
     ConfigError,
     FatalRequestError,
     HFFrameError,
@@ -27,18 +26,17 @@ from .errors import (  # noqa: E402
     RowErrorWarning,
     RowRequestError,
 )
-from .methods import METHODS, last_run, usage  # noqa: E402
-from . import chat as _chat  # noqa: F401,E402  (registers df.hf.chat; before the adapters)
-from . import methods_media as _methods_media  # noqa: F401,E402  (vision/audio methods; before the adapters)
-from . import embeddings as _embeddings  # noqa: F401,E402  (embed, rerank, search; before the adapters)
-from .media import decode_mask  # noqa: E402
+from .formats.media import decode_mask
+from .methods import METHODS
+from .runtime import cache_info, clear_cache, last_run, usage
 
+# The adapters register the accessors as they are imported; each only when its library is installed.
 if importlib.util.find_spec("pandas") is not None:
-    from . import pandas as _pandas_accessor  # noqa: F401,E402
+    from .adapters import pandas as _pandas_adapter  # noqa: F401
 if importlib.util.find_spec("polars") is not None:
-    from . import polars as _polars_namespace  # noqa: F401,E402
+    from .adapters import polars as _polars_adapter  # noqa: F401
 
-__all__ = sorted([
+__all__ = [
     "ConfigError",
     "FatalRequestError",
     "HFFrameError",
@@ -54,8 +52,9 @@ __all__ = sorted([
     "cache_info",
     "clear_cache",
     "configure",
+    "data",
     "decode_mask",
     "last_run",
     "resolve_settings",
     "usage",
-])
+]

@@ -585,7 +585,7 @@ def format_table(rows: list[list[Any]], headers: list[str], widths: list[int] | 
 
 def _summary(method: str, n_rows: int, seconds: float, local: bool) -> str:
     """``classify: 7 rows (6 with input, 5 unique): 2 cached, 3 requests, 0 failed in 0.4 s``."""
-    from .methods import last_run
+    from .runtime import last_run
 
     run = last_run()
     unit = "batches" if local else "requests"
@@ -616,7 +616,7 @@ def run_method(args: argparse.Namespace) -> int:
 
     import hf_frame  # noqa: F401  (registers the accessors and every method)
     from .methods import METHODS
-    from .pandas import run_job_on_frame
+    from .adapters.pandas import run_job_on_frame
 
     job = METHODS[args.method](*positional, **kwargs)  # argument errors surface here, before any work
     local = job.settings.provider == "local"
@@ -656,7 +656,7 @@ def _note_default_local_model(call) -> None:
 
 
 def run_cache(args: argparse.Namespace) -> int:
-    from .core.session import cache_info, clear_cache
+    from .runtime import cache_info, clear_cache
 
     settings = settings_from_args(args)
     info = cache_info(**settings)
@@ -683,7 +683,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from . import data
     from .config import resolve_settings
     from .local import minilm_path
-    from .methods import last_run
+    from .runtime import last_run
 
     settings = {"provider": "local", "progress": False, **settings_from_args(args)}
     resolved = resolve_settings(**settings)
@@ -781,7 +781,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG, description="Run Hugging Face inference over a CSV, Parquet or JSONL file (every df.hf method is a command), or the offline demo.",
         epilog="Run '%(prog)s METHOD --help' for a method's flags. Docs: README.md.",
     )
-    from . import __version__
+    from ._version import __version__
 
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")

@@ -95,7 +95,7 @@ class Backend:
             import pandas as pd
 
             return series.dtype == pd.ArrowDtype(arrow_type)
-        from hf_frame.polars import polars_dtype
+        from hf_frame.adapters.polars import polars_dtype
 
         return series.dtype == polars_dtype(arrow_type)
 

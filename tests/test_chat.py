@@ -20,9 +20,9 @@ import pytest
 import hf_frame
 from fake_hub import answers
 from hf_frame import methods
-from hf_frame.chat import chat
+from hf_frame.methods.chat import chat
 from hf_frame.errors import FatalRequestError, InputTypeError, RowErrors, RowErrorWarning
-from hf_frame.prompting import TemplateError
+from hf_frame.formats.prompting import TemplateError
 from hf_frame.tasks.chat import chat_completions_url
 from recorded import body, interactions
 
@@ -476,7 +476,9 @@ def test_polars_streaming_usage_adds_up_over_batches(hf):
 def test_module_doctests():
     import doctest
 
-    from hf_frame import chat as chat_module
+    import importlib
+
+    chat_module = importlib.import_module("hf_frame.methods.chat")
     from hf_frame.tasks import chat as task_module
 
     for module in (chat_module, task_module):

@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from hf_frame import chunking
-from hf_frame.chunking import (
+from hf_frame.formats import chunking
+from hf_frame.formats.chunking import (
     Chunk,
     ChunkingSettings,
     chunk_many,

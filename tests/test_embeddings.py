@@ -16,9 +16,10 @@ import pytest
 
 import hf_frame
 from fake_hub import answers
-from hf_frame import embeddings, methods
-from hf_frame.chunking import chunk_text, parse_chunking
-from hf_frame.embeddings import column_vectors, cosine_scores, rank_scores, top_k_rows
+from hf_frame import methods
+from hf_frame.methods import embeddings
+from hf_frame.formats.chunking import chunk_text, parse_chunking
+from hf_frame.methods.embeddings import column_vectors, cosine_scores, rank_scores, top_k_rows
 from hf_frame.errors import RowErrorWarning, RowRequestError
 
 

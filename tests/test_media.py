@@ -28,9 +28,9 @@ import httpx
 import numpy as np
 import pytest
 
-from hf_frame import media
+from hf_frame.formats import media
 from hf_frame.errors import InputError
-from hf_frame.media import (
+from hf_frame.formats.media import (
     MediaError,
     MediaRef,
     UrlFetcher,
@@ -165,7 +165,7 @@ async def with_fetcher(fn, **kwargs):
 
 
 def test_importing_media_does_not_import_pillow():
-    code = "import sys, hf_frame.media; print('PIL' in sys.modules)"
+    code = "import sys, hf_frame.formats.media; print('PIL' in sys.modules)"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True,
         cwd=Path(__file__).resolve().parents[1],

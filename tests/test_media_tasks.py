@@ -670,7 +670,7 @@ def test_local_provider_payloads(monkeypatch, images, sounds):
 
 
 def test_build_local_payload_without_parameters(images):
-    from hf_frame.core import runner
+    from hf_frame import runtime as runner
     from hf_frame.methods import make_job
 
     job = make_job("caption", "image-to-text", [], model=None, parameters=None, settings={"provider": "local"})

@@ -368,7 +368,8 @@ def test_an_interrupted_run_resumes_where_it_stopped(hf):
     """Answers are cached as they arrive: stopping a call midway (Ctrl-C cancels the same way)
     keeps what came back, and the rerun sends only the rest."""
     from hf_frame import methods
-    from hf_frame.core import engine, runner
+    from hf_frame import runtime as runner
+    from hf_frame.core import engine
 
     hf.latency = 0.05
     texts = [f"row {i}" for i in range(40)]

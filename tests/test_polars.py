@@ -18,7 +18,7 @@ pl = pytest.importorskip("polars")
 
 import hf_frame  # noqa: E402
 from fake_hub import _png, answers  # noqa: E402
-from hf_frame import polars as hf_polars  # noqa: E402
+from hf_frame.adapters import polars as hf_polars  # noqa: E402
 from hf_frame.errors import FatalRequestError, RowErrors  # noqa: E402
 from hf_frame.methods import METHODS, Input, make_job  # noqa: E402
 

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from hf_frame.prompting import (
+from hf_frame.formats.prompting import (
     MissingColumnError,
     MissingValueError,
     PromptTemplate,

@@ -78,7 +78,7 @@ def test_polars_without_pandas(tmp_path):
 def test_pandas_without_polars(tmp_path):
     run_without(["polars"], """
         import hf_frame
-        assert importlib.util.find_spec("polars") is None and "hf_frame.polars" not in sys.modules
+        assert importlib.util.find_spec("polars") is None and "hf_frame.adapters.polars" not in sys.modules
         import pandas as pd
         from fake_hub import FakeHub, answers
         with FakeHub() as hub:
@@ -92,7 +92,7 @@ def test_pandas_without_polars(tmp_path):
 def test_neither_pandas_nor_polars(tmp_path):
     run_without(["pandas", "polars"], """
         import hf_frame
-        assert "hf_frame.pandas" not in sys.modules and "hf_frame.polars" not in sys.modules
+        assert "hf_frame.adapters.pandas" not in sys.modules and "hf_frame.adapters.polars" not in sys.modules
         job = hf_frame.METHODS["classify"]("text")
         assert [f.name for f in job.output_type()] == ["label", "score", "error"]
     """, tmp_path)

@@ -9,7 +9,7 @@ from typing import List, Literal, Optional, Union
 import pyarrow as pa
 import pytest
 
-from hf_frame.structured import (
+from hf_frame.formats.structured import (
     SchemaMismatch,
     arrow_type,
     normalize_schema,

@@ -9,10 +9,10 @@ import httpx
 import pytest
 
 from hf_frame.config import resolve_settings
-from hf_frame.core import runner
+from hf_frame import runtime as runner
 from hf_frame.errors import FatalRequestError, RowRequestError
-from hf_frame.transport import http, retry
-from hf_frame.transport.limits import RateLimiter
+from hf_frame.backends.remote import http, retry
+from hf_frame.backends.remote.limits import RateLimiter
 
 TOKEN = "hf_secret_value_987"
 

@@ -13,27 +13,19 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ..errors import FatalRequestError, InputError, RowRequestError
-from ..tasks.base import Call
-from ..transport import http
-from . import keys, runner
+from .. import runtime
+from ..backends.remote import http
+from ..runtime import get_cache
+from ..tasks.base import Call, RowFailure
+from . import keys
 from .progress import Progress
-from .session import get_cache
 
 # key -> future of (result, error) for requests being sent right now, by any call.
-_inflight: dict[str, asyncio.Future] = {}
+_inflight = runtime.inflight
 
 # After this many identical client errors with no success at all, the error is systematic
 # (invalid parameters, wrong task for the model...) and the call stops instead of failing each row.
 SYSTEMATIC_AFTER = 3
-
-
-@dataclass(frozen=True)
-class RowFailure:
-    """Returned by ``Task.prepare`` or ``Task.resolve_items`` in place of an item: this row cannot
-    be sent (a missing file, an unreachable URL...). It becomes the row's error, with no request;
-    the other rows go on. ``message`` should name the row and the offending path or URL."""
-
-    message: str
 
 
 @dataclass
@@ -57,7 +49,7 @@ class Outcome:
 
 def run(call: Call, rows: Sequence[tuple], labels: Sequence[Any] | None = None) -> Outcome:
     """Synchronously compute ``call`` for every row (a tuple of input values per row)."""
-    return runner.run(execute(call, rows, labels))
+    return runtime.run(execute(call, rows, labels))
 
 
 async def execute(call: Call, rows: Sequence[tuple], labels: Sequence[Any] | None = None) -> Outcome:

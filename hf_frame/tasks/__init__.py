@@ -1,34 +1,15 @@
-"""The registry of task specs: HF task id -> spec instance."""
+"""The registry of task specs: HF task id -> spec instance.
+
+Each module of this package defines its specs and lists one instance of each in ``SPECS``;
+this is the only place they are registered. A spec is stateless: everything a call decides
+(model, parameters, output options) travels in its :class:`~hf_frame.tasks.base.Call`.
+"""
 
 from __future__ import annotations
 
-from .base import Call, Task
-from .embeddings import FeatureExtraction
-from .text import (
-    FillMask,
-    QuestionAnswering,
-    SentenceSimilarity,
-    Summarization,
-    TableQuestionAnswering,
-    TextClassification,
-    TextGeneration,
-    TokenClassification,
-    Translation,
-    ZeroShotClassification,
-)
+from . import chat, embeddings, media, text
+from .base import Call, RowFailure, Task
 
-TASKS: dict[str, Task] = {}
+TASKS: dict[str, Task] = {spec.name: spec for module in (text, embeddings, media, chat) for spec in module.SPECS}
 
-
-def register(task: Task) -> Task:
-    """Add a task spec to the registry (keyed by its HF task id)."""
-    TASKS[task.name] = task
-    return task
-
-
-for _spec in (TextClassification, ZeroShotClassification, TokenClassification, QuestionAnswering,
-              TableQuestionAnswering, FillMask, Summarization, Translation, TextGeneration,
-              SentenceSimilarity, FeatureExtraction):
-    register(_spec())
-
-__all__ = ["TASKS", "Call", "Task", "register"]
+__all__ = ["TASKS", "Call", "RowFailure", "Task"]

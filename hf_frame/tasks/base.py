@@ -9,7 +9,6 @@ Adding a task means writing one subclass and registering it in :mod:`hf_frame.ta
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from typing import Any, Hashable, Sequence
 
@@ -17,18 +16,40 @@ import pyarrow as pa
 
 from ..config import Settings
 from ..errors import InputTypeError
-from ..transport.http import Request
+from ..backends.remote.http import Request
+from ..formats.cells import is_missing
+
+
+@dataclass(frozen=True)
+class RowFailure:
+    """Returned by ``Task.prepare`` or ``Task.resolve_items`` in place of an item: this row cannot
+    be sent (a missing file, an unreachable URL...). It becomes the row's error, with no request;
+    the other rows go on. ``message`` should name the row and the offending path or URL."""
+
+    message: str
 
 
 @dataclass(frozen=True)
 class Call:
-    """One method invocation, resolved: task, model, wire parameters, output options, settings."""
+    """One method invocation, resolved: task, model, what is sent, what shapes the output, settings.
+
+    - ``parameters``: sent as the body's ``"parameters"`` (generation options, top_k...).
+    - ``body``: other fields sent at the root of the body, fixed for the call (table QA's table,
+      the rerank query, feature-extraction options such as ``normalize``).
+    - ``options``: not sent, but they change what is parsed or built from an answer (the
+      zero-shot labels, a chat JSON schema, the embeddings API flavour), so they are part of
+      the cache key like the two above.
+    - ``view``: not sent and not in the cache key: they only change how a cached answer is
+      shown (chat's ``details`` columns, how often an invalid reply is asked again).
+    """
 
     task: "Task"
     model: str | None
     parameters: dict = field(default_factory=dict)
     options: dict = field(default_factory=dict)
     settings: Settings = field(default_factory=Settings)
+    body: dict = field(default_factory=dict)
+    view: dict = field(default_factory=dict)
     input_names: tuple[str, ...] = ()  # the columns (or "literal") feeding each input, for messages
 
     @property
@@ -42,21 +63,6 @@ class Call:
 def drop_none(mapping: dict) -> dict:
     """The mapping without its None values (the HF API rejects explicit nulls for some fields)."""
     return {k: v for k, v in mapping.items() if v is not None}
-
-
-def is_missing(value: Any) -> bool:
-    """None, NaN, pandas NA/NaT: anything a frame uses for "no value", without importing pandas."""
-    if value is None:
-        return True
-    if isinstance(value, float):
-        return math.isnan(value)
-    name = type(value).__name__
-    if name in ("NAType", "NaTType"):
-        return True
-    try:
-        return bool(value != value)  # numpy nan scalars
-    except Exception:
-        return False
 
 
 def input_name(call: Call, input_index: int) -> str:

@@ -25,8 +25,9 @@ from typing import Any, Sequence
 
 import pyarrow as pa
 
-from ..prompting import PromptTemplate, build_messages, is_missing
-from ..structured import SchemaMismatch, arrow_type, parse_reply
+from ..formats.cells import is_missing
+from ..formats.prompting import PromptTemplate, build_messages
+from ..formats.structured import SchemaMismatch, arrow_type, parse_reply
 from .base import Call, Task, require_text
 
 #: Per-row output fields added by ``details=True`` (what the reply cost and why it stopped).
@@ -79,9 +80,9 @@ def _message_text(message: dict) -> str | None:
 
 
 class ChatCompletion(Task):
-    """The chat-completion spec. One instance per call carries what only shapes the *view*.
+    """The chat-completion spec.
 
-    ``template``, ``system``, ``details`` and ``schema_retries`` live on the instance rather than
+    ``template``, ``system``, ``details`` and ``schema_retries`` are in ``call.view`` rather than
     in ``call.options`` because they do not change the answer (the system message and the
     rendered prompt are part of the item), so toggling ``details`` never misses the cache. The
     schema does change the cached result and is in ``call.options["schema"]``.
@@ -90,13 +91,6 @@ class ChatCompletion(Task):
     name, method = "chat-completion", "chat"
     default_model = DEFAULT_CHAT_MODEL
     usage_fields = ("prompt_tokens", "completion_tokens", "total_tokens")
-
-    def __init__(self, *, template: PromptTemplate | None = None, system: str | None = None,
-                 details: bool = False, schema_retries: int = 1):
-        self.template = template
-        self.system = system
-        self.details = details
-        self.schema_retries = schema_retries
 
     # -- routing -----------------------------------------------------------------------------
     def url(self, call: Call) -> str:
@@ -107,13 +101,14 @@ class ChatCompletion(Task):
 
     # -- rows -> items -> requests -----------------------------------------------------------
     def prepare(self, call: Call, values: tuple, row: Any) -> Any:
-        if self.template is None:
+        template: PromptTemplate | None = call.view.get("template")
+        if template is None:
             prompt = require_text(values[0], call, row)
         elif any(is_missing(v) for v in values):
             prompt = None
         else:
-            prompt = self.template.render(dict(zip(self.template.columns, values)))
-        return None if prompt is None else build_messages(prompt, self.system)
+            prompt = template.render(dict(zip(template.columns, values)))
+        return None if prompt is None else build_messages(prompt, call.view.get("system"))
 
     def payload(self, call: Call, items: Sequence[Any]) -> dict:
         return {"model": call.model, "messages": items[0], **call.parameters}
@@ -158,7 +153,7 @@ class ChatCompletion(Task):
         return f"the reply has no text content (finish_reason {finish!r}){hint}"
 
     def answer_retries(self, call: Call) -> int:
-        return self.schema_retries if call.options.get("schema") is not None else 0
+        return call.view.get("schema_retries", 1) if call.options.get("schema") is not None else 0
 
     def answer_error(self, call: Call, exc: Exception, attempts: int) -> str:
         tries = f" ({attempts} attempts)" if attempts > 1 else ""
@@ -178,12 +173,15 @@ class ChatCompletion(Task):
     def output_type(self, call: Call) -> pa.StructType:
         schema = call.options.get("schema")
         fields = list(arrow_type(schema)) if schema is not None else [pa.field("reply", pa.string())]
-        if self.details:
+        if call.view.get("details"):
             fields += list(DETAIL_FIELDS)
         return pa.struct(fields)
 
     def to_row(self, call: Call, result: Any) -> dict:
         row = dict(result["value"]) if call.options.get("schema") is not None else {"reply": result["reply"]}
-        if self.details:
+        if call.view.get("details"):
             row.update({f.name: result.get(f.name) for f in DETAIL_FIELDS})
         return row
+
+
+SPECS = (ChatCompletion(),)

@@ -269,3 +269,6 @@ class TextRanking(Task):
 
     def to_row(self, call, result):
         return {"rerank_score": result, "rerank_rank": None}  # ranks are set over the whole column
+
+
+SPECS = (FeatureExtraction(), TextRanking())

@@ -27,19 +27,17 @@ import base64
 import binascii
 import hashlib
 import os
-import sys
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import pyarrow as pa
 
-from .. import media
-from ..core.engine import RowFailure
+from ..backends.remote import http
 from ..errors import InputTypeError
-from ..media import MediaError, MediaRef
-from ..transport import http
-from . import register
-from .base import Call, Task, drop_none, input_name, is_missing
+from ..formats import media
+from ..formats.cells import is_missing, is_pil_image
+from ..formats.media import MediaError, MediaRef
+from .base import Call, RowFailure, Task, drop_none, input_name
 from .text import RankedLabelsOutput, _label_scores, _num
 
 #: How many files are hashed / URLs downloaded at once while computing content keys.
@@ -131,7 +129,7 @@ class MediaTask(Task):
         value = values[0]
         if is_missing(value) or (isinstance(value, str) and not value.strip()):
             return None
-        if not (isinstance(value, _MEDIA_TYPES) or callable(getattr(value, "read", None)) or _is_pil(value)):
+        if not (isinstance(value, _MEDIA_TYPES) or callable(getattr(value, "read", None)) or is_pil_image(value)):
             raise InputTypeError(
                 f"{call.task.method}: column {input_name(call, 0)!r} row {row!r} holds "
                 f"{type(value).__name__} {repr(value)[:60]}, expected a path, an http(s) URL, bytes, "
@@ -218,11 +216,6 @@ class MediaTask(Task):
 
     def parse_one(self, call: Call, answer: Any) -> Any:
         raise NotImplementedError
-
-
-def _is_pil(value: Any) -> bool:
-    module = sys.modules.get("PIL.Image")
-    return module is not None and isinstance(value, module.Image)
 
 
 # -- classification ---------------------------------------------------------------------------
@@ -407,8 +400,5 @@ class AutomaticSpeechRecognition(MediaTask):
         return {"text": result["text"]}
 
 
-MEDIA_TASKS = (ImageClassification, ZeroShotImageClassification, ObjectDetection, ImageSegmentation,
-               ImageToText, AutomaticSpeechRecognition, AudioClassification)
-
-for _spec in MEDIA_TASKS:
-    register(_spec())
+SPECS = (ImageClassification(), ZeroShotImageClassification(), ObjectDetection(), ImageSegmentation(),
+         ImageToText(), AutomaticSpeechRecognition(), AudioClassification())

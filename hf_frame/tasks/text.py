@@ -284,3 +284,8 @@ class SentenceSimilarity(Task):
 
     def to_row(self, call, result):
         return {"similarity": result}
+
+
+SPECS = (TextClassification(), ZeroShotClassification(), TokenClassification(), QuestionAnswering(),
+         TableQuestionAnswering(), FillMask(), Summarization(), Translation(), TextGeneration(),
+         SentenceSimilarity())

@@ -29,14 +29,16 @@ from typing import Any, ClassVar, Sequence
 import numpy as np
 import pyarrow as pa
 
-from .chunking import Chunk, ChunkingSettings, chunk_many, parse_chunking
-from .config import resolve_settings
-from .core import engine
-from .errors import RowRequestError
-from .methods import ERROR_FIELD, Input, Job, _last_run, _reject_unknown, _split_kwargs, make_job, register_method
-from .tasks import register
-from .tasks.base import is_missing, require_text
-from .tasks.embeddings import (
+from .. import runtime
+from ..config import resolve_settings
+from ..core import engine
+from ..errors import RowRequestError
+from ..formats.cells import is_missing
+from ..formats.chunking import Chunk, ChunkingSettings, chunk_many, parse_chunking
+from ..tasks.base import require_text
+from . import checks
+from .job import ERROR_FIELD, Input, Job, make_job, reject_unknown, split_kwargs
+from ..tasks.embeddings import (
     APIS,
     TextRanking,
     chunk_type,
@@ -47,7 +49,6 @@ from .tasks.embeddings import (
 
 __all__ = ["EmbedJob", "RerankJob", "SearchJob", "cosine_scores", "embed", "rerank", "search", "top_k_rows"]
 
-register(TextRanking())
 
 _BLOCK = 65_536  # rows per block when scoring: bounds the temporaries of a 1M-row matrix
 
@@ -238,10 +239,10 @@ class EmbedJob(Job):
 
     def _record(self, emb: _Embedded, extra: _Embedded | None = None) -> None:
         parts = [emb] + ([extra] if extra is not None else [])
-        _last_run.clear()
-        _last_run.update(method=self.method, rows=emb.rows, chunks=len(emb.chunks), unique=emb.outcome.unique,
-                         cached=sum(p.outcome.cached for p in parts), requests=sum(p.outcome.requests for p in parts),
-                         failed=sum(e is not None for e in emb.errors))
+        runtime.record_run(dict(
+            method=self.method, rows=emb.rows, chunks=len(emb.chunks), unique=emb.outcome.unique,
+            cached=sum(p.outcome.cached for p in parts), requests=sum(p.outcome.requests for p in parts),
+            failed=sum(e is not None for e in emb.errors)))
 
     def run(self, columns: Sequence[Sequence[Any]], *, labels: Sequence[Any] | None = None,
             error_column: str = ERROR_FIELD, input_names: Sequence[str] = ()) -> pa.StructArray:
@@ -290,19 +291,14 @@ def _embed_options(api: str | None, settings: dict, normalize: bool, truncate: b
     return options
 
 
-def _positive_int(method: str, name: str, value: Any) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise ValueError(f"{method}: {name} must be a positive integer, got {value!r}")
-
-
 def _build_embed(method: str, col: Any, *, chunking: Any, pooling: Any, api: str | None, normalize: bool,
                  truncate: bool | None, dim: int | None, dimensions: int | None, prompt_name: str | None,
                  encoding_format: str | None, model: str | None, parameters: dict | None, prefix: str | None,
                  settings: dict, job_class: type = None, **fields: Any) -> EmbedJob:
-    settings, extra = _split_kwargs(settings)
-    _reject_unknown(method, extra)
-    _positive_int(method, "dim", dim)
-    _positive_int(method, "dimensions", dimensions)
+    settings, extra = split_kwargs(settings)
+    reject_unknown(method, extra)
+    checks.positive_int(method, "dim", dim)
+    checks.positive_int(method, "dimensions", dimensions)
     if dim and dimensions and dim != dimensions:
         raise ValueError(f"{method}: dim={dim} and dimensions={dimensions} disagree")
     if isinstance(pooling, str) and pooling.lower() == "none":
@@ -320,7 +316,6 @@ def _build_embed(method: str, col: Any, *, chunking: Any, pooling: Any, api: str
                                    normalize=bool(normalize), **fields)
 
 
-@register_method
 def embed(col: Any, *, chunking: Any = None, pooling: str | None = "mean", api: str | None = None,
           normalize: bool = True, truncate: bool | None = True, dim: int | None = None,
           dimensions: int | None = None, prompt_name: str | None = None, encoding_format: str | None = None,
@@ -452,7 +447,7 @@ class SearchJob(EmbedJob):
             qmatrix, qvalid = self._pool(query)
             errors: list[str | None] = [None] * len(matrix)
             self._record(query)
-            _last_run["rows"] = len(matrix)
+            runtime.update_last_run(rows=len(matrix))
         else:
             # One engine pass for the column and the query: they share batches and the cache.
             texts = _as_list(values) + [self.query]
@@ -463,7 +458,7 @@ class SearchJob(EmbedJob):
             errors = both.errors[:-1]
             query = dataclasses.replace(both, errors=both.errors[-1:])
             self._record(both)
-            _last_run.update(rows=both.rows - 1, failed=sum(e is not None for e in errors))
+            runtime.update_last_run(rows=both.rows - 1, failed=sum(e is not None for e in errors))
         if not qvalid[0]:
             raise RowRequestError(f"search: the query could not be embedded: {query.errors[0]}",
                                   task="feature-extraction", model=self.call.model or "")
@@ -486,7 +481,6 @@ class SearchJob(EmbedJob):
                                           fields=list(self.output_type()))
 
 
-@register_method
 def search(query: str, col: Any, *, k: int = 10, chunking: Any = None, api: str | None = None,
            normalize: bool = True, truncate: bool | None = True, dim: int | None = None,
            dimensions: int | None = None, prompt_name: str | None = None, encoding_format: str | None = None,
@@ -499,11 +493,8 @@ def search(query: str, col: Any, *, k: int = 10, chunking: Any = None, api: str 
     same ``model``/``api`` so the query is embedded the same way). Rows that failed or are empty
     are never returned. The result is a new frame: the selected rows plus a ``score`` column.
     """
-    if not isinstance(query, str) or not query.strip():
-        raise ValueError(f"search: query must be a non-empty string, got {query!r}")
-    _positive_int("search", "k", k)
-    if k is None:
-        raise ValueError("search: k must be a positive integer, got None")
+    checks.non_empty_text("search", "query", query)
+    checks.positive_int("search", "k", k, allow_none=False)
     return _build_embed("search", col, chunking=chunking, pooling="mean", api=api, normalize=normalize,
                         truncate=truncate, dim=dim, dimensions=dimensions, prompt_name=prompt_name,
                         encoding_format=encoding_format, model=model, parameters=parameters, prefix=prefix,
@@ -546,7 +537,6 @@ class RerankJob(Job):
         return pa.StructArray.from_arrays(children, fields=list(data.type))
 
 
-@register_method
 def rerank(query: str, col: Any, *, top_n: int | None = None, raw_scores: bool = False,
            truncate: bool | None = True, model: str | None = None, parameters: dict | None = None,
            prefix: str | None = None, **settings: Any) -> RerankJob:
@@ -556,11 +546,10 @@ def rerank(query: str, col: Any, *, top_n: int | None = None, raw_scores: bool =
     order; with ``top_n`` only the best ``top_n`` rows get a rank, the others null). Texts are
     deduped and sent ``batch_size`` (32) at a time, each request carrying the query.
     """
-    settings, extra = _split_kwargs(settings)
-    _reject_unknown("rerank", extra)
-    if not isinstance(query, str) or not query.strip():
-        raise ValueError(f"rerank: query must be a non-empty string, got {query!r}")
-    _positive_int("rerank", "top_n", top_n)
+    settings, extra = split_kwargs(settings)
+    reject_unknown("rerank", extra)
+    checks.non_empty_text("rerank", "query", query)
+    checks.positive_int("rerank", "top_n", top_n)
     resolved = resolve_settings(**settings)
     if not resolved.endpoint:
         raise ValueError("rerank: needs endpoint='http://host:port' (a Text Embeddings Inference server running "

@@ -1,12 +1,14 @@
-"""What the pandas and polars adapters share: turning a job's inputs into value lists."""
+"""What the pandas and polars adapters share: turning a job's inputs into value lists, and the
+one factory that turns every entry of ``METHODS`` into an accessor method."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from .methods import FRAME, Job, table_to_dict
+from ..methods import FRAME, METHODS, Job, table_to_dict
 
 
 @dataclass
@@ -71,3 +73,47 @@ def accessor_signature(build: Callable, *, fills_input: bool, returns: str) -> i
 def input_names(job: Job, resolved: ResolvedInputs) -> tuple[str, ...]:
     """Names for messages: the column, or ``literal <arg>``."""
     return tuple(n if n else f"literal {inp.arg}" for n, inp in zip(resolved.names, job.inputs))
+
+
+def accessor_method(name: str, run: Callable[..., Any], *, target: str, fills_input: bool, returns: str) -> Callable:
+    """The ``.hf.<name>`` method of an accessor class: build the job, hand it to ``run``.
+
+    ``target`` is the accessor attribute holding the wrapped object (a frame, a series, an
+    expression); ``run(job, obj)`` computes or plans the job on it. With ``fills_input`` the
+    object is itself an input: the first one, or the one named by the function's ``series_arg``
+    (``rerank(query, col)``: a Series is ``col``).
+    """
+    build = METHODS[name]
+    series_arg = getattr(build, "series_arg", None) if fills_input else None
+
+    @functools.wraps(build)
+    def method(self, *args, **kwargs):
+        obj = getattr(self, target)
+        if not fills_input:
+            return run(build(*args, **kwargs), obj)
+        if series_arg:
+            return run(build(*args, **{series_arg: obj}, **kwargs), obj)
+        return run(build(obj, *args, **kwargs), obj)
+
+    method.__signature__ = accessor_signature(build, fills_input=fills_input, returns=returns)
+    return method
+
+
+def install_methods(cls: type, make: Callable[[str], Callable]) -> None:
+    """Give an accessor class one method per entry of ``METHODS`` (so ``dir()`` and ``help()`` show them).
+
+    A function a user adds to ``METHODS`` later (a plug-in method) still resolves, through the
+    class's ``__getattr__``; an unknown name raises ``AttributeError`` listing the methods.
+    """
+    for name in METHODS:
+        setattr(cls, name, make(name))
+
+    def __getattr__(self, name: str):
+        if not name.startswith("_") and name in METHODS:
+            return make(name).__get__(self)
+        raise AttributeError(f"'.hf' has no method {name!r}; available: {sorted(METHODS)}")
+
+    def __dir__(self):
+        return sorted(set(object.__dir__(self)) | set(METHODS))
+
+    cls.__getattr__, cls.__dir__ = __getattr__, __dir__

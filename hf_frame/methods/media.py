@@ -21,33 +21,21 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from .methods import Input, Job, _reject_unknown, _split_kwargs, make_job, register_method
-from .tasks import media as _media_tasks  # noqa: F401  (registers the task specs)
-
-
-def _check_top_k(method: str, top_k: Any) -> None:
-    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
-        raise ValueError(f"{method}: top_k must be a positive integer or None, got {top_k!r}")
-
-
-def _check_threshold(method: str, threshold: Any) -> None:
-    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
-                                  or not 0 <= threshold <= 1):
-        raise ValueError(f"{method}: threshold must be a number between 0 and 1 or None, got {threshold!r}")
+from . import checks
+from .job import Input, Job, make_job, reject_unknown, split_kwargs
 
 
 def _classification(method: str, task: str, col: Any, top_k: int | None, model, parameters, prefix,
                     settings: dict) -> Job:
-    settings, extra = _split_kwargs(settings)
-    _reject_unknown(method, extra)
-    _check_top_k(method, top_k)
+    settings, extra = split_kwargs(settings)
+    reject_unknown(method, extra)
+    checks.positive_int(method, "top_k", top_k)
     # top_k=1 needs no parameter (the API ranks its answer): the image then goes as a raw body.
     wire = {"top_k": top_k if top_k not in (1, None) else None}
     return make_job(method, task, [Input("col", col)], model=model, parameters=parameters, wire=wire,
                     options={"top_k": top_k}, prefix=prefix, settings=settings)
 
 
-@register_method
 def classify_image(col: Any, *, top_k: int | None = 1, model: str | None = None, parameters: dict | None = None,
                    prefix: str | None = None, **settings: Any) -> Job:
     """Image classification. Outputs ``label``, ``score``; with ``top_k`` > 1 (or None: every label the
@@ -58,79 +46,64 @@ def classify_image(col: Any, *, top_k: int | None = 1, model: str | None = None,
     return _classification("classify_image", "image-classification", col, top_k, model, parameters, prefix, settings)
 
 
-@register_method
 def classify_audio(col: Any, *, top_k: int | None = 1, model: str | None = None, parameters: dict | None = None,
                    prefix: str | None = None, **settings: Any) -> Job:
     """Audio classification. Outputs ``label``, ``score`` (and ``labels`` when ``top_k`` != 1)."""
     return _classification("classify_audio", "audio-classification", col, top_k, model, parameters, prefix, settings)
 
 
-@register_method
 def zero_shot_image(col: Any, labels: Sequence[str] | None = None, *, hypothesis_template: str | None = None,
                     model: str | None = None, parameters: dict | None = None, prefix: str | None = None,
                     **settings: Any) -> Job:
     """Zero-shot image classification against ``labels``. Outputs ``label``, ``score`` and
     ``score_<label>`` for every label (scores are normalised over all labels, sent in one request)."""
-    settings, extra = _split_kwargs(settings)
-    _reject_unknown("zero_shot_image", extra)
-    if isinstance(labels, str):
-        labels = [labels]
-    labels = list(labels or [])
-    if not labels:
-        raise ValueError("zero_shot_image: labels is empty; pass the candidate labels, e.g. labels=['cat', 'dog']")
-    bad = [label for label in labels if not isinstance(label, str) or not label.strip()]
-    if bad:
-        raise ValueError(f"zero_shot_image: every label must be a non-empty string, got {bad!r}")
-    if len(set(labels)) != len(labels):
-        raise ValueError(f"zero_shot_image: labels contain duplicates: {labels!r}")
+    settings, extra = split_kwargs(settings)
+    reject_unknown("zero_shot_image", extra)
+    labels = checks.candidate_labels("zero_shot_image", labels, "['cat', 'dog']")
     return make_job("zero_shot_image", "zero-shot-image-classification", [Input("col", col)], model=model,
                     parameters=parameters, wire={"candidate_labels": labels, "hypothesis_template": hypothesis_template},
                     options={"labels": labels}, prefix=prefix, settings=settings)
 
 
-@register_method
 def detect(col: Any, *, threshold: float | None = None, model: str | None = None, parameters: dict | None = None,
            prefix: str | None = None, **settings: Any) -> Job:
     """Object detection. Output ``objects``: a list of ``{label, score, box: {xmin, ymin, xmax, ymax}}``
     (pixels), best first. ``threshold``: the smallest score kept (the model's default when None)."""
-    settings, extra = _split_kwargs(settings)
-    _reject_unknown("detect", extra)
-    _check_threshold("detect", threshold)
+    settings, extra = split_kwargs(settings)
+    reject_unknown("detect", extra)
+    checks.unit_interval("detect", "threshold", threshold)
     return make_job("detect", "object-detection", [Input("col", col)], model=model, parameters=parameters,
                     wire={"threshold": threshold}, prefix=prefix, settings=settings)
 
 
-@register_method
 def segment(col: Any, *, subtask: str | None = None, threshold: float | None = None, model: str | None = None,
             parameters: dict | None = None, prefix: str | None = None, **settings: Any) -> Job:
     """Image segmentation. Output ``segments``: a list of ``{label, score, mask}``, ``mask`` a PNG
     (bytes); :func:`hf_frame.decode_mask` turns one into a numpy array. ``subtask``: ``"semantic"``,
     ``"instance"`` or ``"panoptic"`` (the model's default when None)."""
-    settings, extra = _split_kwargs(settings)
-    _reject_unknown("segment", extra)
-    _check_threshold("segment", threshold)
+    settings, extra = split_kwargs(settings)
+    reject_unknown("segment", extra)
+    checks.unit_interval("segment", "threshold", threshold)
     if subtask is not None and subtask not in ("semantic", "instance", "panoptic"):
         raise ValueError(f"segment: subtask must be 'semantic', 'instance', 'panoptic' or None, got {subtask!r}")
     return make_job("segment", "image-segmentation", [Input("col", col)], model=model, parameters=parameters,
                     wire={"subtask": subtask, "threshold": threshold}, prefix=prefix, settings=settings)
 
 
-@register_method
 def caption(col: Any, *, model: str | None = None, parameters: dict | None = None, prefix: str | None = None,
             **generation: Any) -> Job:
     """Image captioning. Output ``caption``. Extra keywords (``max_new_tokens``...) go to the API
     parameters (then the image is sent base64 in a JSON body)."""
-    settings, extra = _split_kwargs(generation)
+    settings, extra = split_kwargs(generation)
     return make_job("caption", "image-to-text", [Input("col", col)], model=model, parameters=parameters,
                     wire=extra, prefix=prefix, settings=settings)
 
 
-@register_method
 def transcribe(col: Any, *, return_timestamps: bool | str = False, model: str | None = None,
                parameters: dict | None = None, prefix: str | None = None, **generation: Any) -> Job:
     """Speech recognition. Output ``text``; with ``return_timestamps`` (True, or ``"word"``) also
     ``chunks``: a list of ``{text, start, end}`` in seconds. Extra keywords go to the API parameters."""
-    settings, extra = _split_kwargs(generation)
+    settings, extra = split_kwargs(generation)
     if return_timestamps not in (True, False, "word", "char"):
         raise ValueError(f"transcribe: return_timestamps must be True, False or 'word', got {return_timestamps!r}")
     wire = {"return_timestamps": return_timestamps or None, **extra}

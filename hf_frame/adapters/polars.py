@@ -36,9 +36,9 @@ from typing import Any, Callable, Sequence
 import polars as pl
 import pyarrow as pa
 
-from . import frames
-from .errors import HFFrameError
-from .methods import FRAME, METHODS, Input, Job
+from ..errors import HFFrameError
+from ..methods import FRAME, METHODS, Input, Job
+from . import common
 
 __all__ = ["polars_dtype", "output_dtype", "run_job_on_frame", "run_job_on_series", "plan_job_on_lazy",
            "job_expression"]
@@ -134,10 +134,10 @@ def _as_series(value: Any):
 
 
 def _resolve_eager(job: Job, frame: pl.DataFrame, columns: Sequence[str],
-                   as_series: bool = False) -> tuple[Job, frames.ResolvedInputs]:
+                   as_series: bool = False) -> tuple[Job, common.ResolvedInputs]:
     job = _evaluate_exprs(job, frame)
     get = (lambda c: frame.get_column(c)) if as_series else (lambda c: frame.get_column(c).to_list())
-    resolved = frames.resolve_inputs(job, n_rows=frame.height, columns=list(columns), get_column=get,
+    resolved = common.resolve_inputs(job, n_rows=frame.height, columns=list(columns), get_column=get,
                                      as_values=_as_series if as_series else _as_values)
     for i, inp in enumerate(job.inputs):
         if isinstance(inp.value, _Evaluated) and inp.value.literal:
@@ -145,10 +145,10 @@ def _resolve_eager(job: Job, frame: pl.DataFrame, columns: Sequence[str],
     return job, resolved
 
 
-def _run(job: Job, resolved: frames.ResolvedInputs, *, labels: Sequence[Any] | None,
+def _run(job: Job, resolved: common.ResolvedInputs, *, labels: Sequence[Any] | None,
          error_column: str) -> pa.StructArray:
     return job.run(job.arrange(resolved.columns, resolved.literal), labels=labels, error_column=error_column,
-                   input_names=frames.input_names(job, resolved))
+                   input_names=common.input_names(job, resolved))
 
 
 def run_job_on_frame(job: Job, df: pl.DataFrame) -> pl.DataFrame:
@@ -156,7 +156,7 @@ def run_job_on_frame(job: Job, df: pl.DataFrame) -> pl.DataFrame:
     if job.returns_rows:
         return _select_rows(job, df)
     job, resolved = _resolve_eager(job, df, df.columns)
-    job = frames.bind_frame_table(job, df, resolved)
+    job = common.bind_frame_table(job, df, resolved)
     names = job.output_names(resolved.names, df.columns)
     result = _run(job, resolved, labels=None, error_column=names["error"])
     outputs = _to_series(result, None, job.method).struct.unnest()
@@ -169,7 +169,7 @@ def run_job_on_series(job: Job, series: pl.Series) -> pl.DataFrame:
     if job.returns_rows:
         return _select_rows(job, frame)
     job, resolved = _resolve_eager(job, frame, [])
-    job = frames.bind_frame_table(job, frame, resolved)
+    job = common.bind_frame_table(job, frame, resolved)
     result = _run(job, resolved, labels=None, error_column="error")
     return _to_series(result, None, job.method).struct.unnest()
 
@@ -182,7 +182,7 @@ def _select_rows(job: Job, df: pl.DataFrame) -> pl.DataFrame:
     job, resolved = _resolve_eager(job, df, df.columns, as_series=True)
     names = job.output_names(resolved.names, df.columns)
     positions, data = job.select(resolved.columns, labels=None, error_column=names.get("error", "error"),
-                                 input_names=frames.input_names(job, resolved))
+                                 input_names=common.input_names(job, resolved))
     rows = df.select(pl.all().gather(pl.Series(positions, dtype=pl.Int64))) if df.width else df.head(0)
     outputs = _to_series(data, None, job.method).struct.unnest()
     return rows.hstack(outputs.rename({f: names[f] for f in outputs.columns}))
@@ -250,7 +250,7 @@ class _Node:
             nulls = {f.name: pl.Series([None] * n, dtype=f.dtype) for f in self.declared.fields}
             return pl.DataFrame(nulls).to_struct(inputs[0].name if inputs else "")
         fields = self._fields(inputs[0]) if any(s.kind == "field" for s in self.slots) else []
-        out = frames.ResolvedInputs([], [], [])
+        out = common.ResolvedInputs([], [], [])
         for inp, slot in zip(self.job.inputs, self.slots):
             if slot.kind == "literal":
                 out.columns.append([slot.value] * n), out.names.append(None), out.literal.append(True)
@@ -404,73 +404,13 @@ def job_expression(name: str, expr: pl.Expr, *args: Any, **kwargs: Any) -> pl.Ex
 # the namespaces: thin shims over the functions above
 
 
-def _frame_method(name: str):
-    build = METHODS[name]
-
-    @functools.wraps(build)
-    def method(self, *args, **kwargs):
-        return run_job_on_frame(build(*args, **kwargs), self._df)
-
-    method.__signature__ = frames.accessor_signature(build, fills_input=False, returns="pl.DataFrame")
-    return method
-
-
-def _lazy_method(name: str):
-    build = METHODS[name]
-
-    @functools.wraps(build)
-    def method(self, *args, **kwargs):
-        return plan_job_on_lazy(build(*args, **kwargs), self._lf)
-
-    method.__signature__ = frames.accessor_signature(build, fills_input=False, returns="pl.LazyFrame")
-    return method
-
-
-def _series_method(name: str):
-    build = METHODS[name]
-
-    series_arg = getattr(build, "series_arg", None)
-
-    @functools.wraps(build)
-    def method(self, *args, **kwargs):
-        if series_arg:
-            return run_job_on_series(build(*args, **{series_arg: self._s}, **kwargs), self._s)
-        return run_job_on_series(build(self._s, *args, **kwargs), self._s)
-
-    method.__signature__ = frames.accessor_signature(build, fills_input=True, returns="pl.DataFrame")
-    return method
-
-
-def _expr_method(name: str):
-    build = METHODS[name]
-
-    @functools.wraps(build)
-    def method(self, *args, **kwargs):
-        return job_expression(name, self._expr, *args, **kwargs)
-
-    method.__signature__ = frames.accessor_signature(build, fills_input=True, returns="pl.Expr")
-    return method
-
-
 class _Namespace:
-    """Methods are generated from :data:`hf_frame.methods.METHODS`; later registrations resolve lazily."""
-
-    _wrap: Callable[[str], Callable] | None = None
-
-    def __getattr__(self, name: str):
-        if not name.startswith("_") and name in METHODS:
-            return type(self)._wrap(name).__get__(self)
-        raise AttributeError(f"'.hf' has no method {name!r}; available: {sorted(METHODS)}")
-
-    def __dir__(self):
-        return sorted(set(super().__dir__()) | set(METHODS))
+    """The methods are set on the class from :data:`hf_frame.methods.METHODS` (see the end of this module)."""
 
 
 @pl.api.register_dataframe_namespace("hf")
 class DataFrameNamespace(_Namespace):
     """``df.hf.<method>(column, ...)``: runs now; returns a new DataFrame with the output columns."""
-
-    _wrap = staticmethod(_frame_method)
 
     def __init__(self, df: pl.DataFrame) -> None:
         self._df = df
@@ -480,8 +420,6 @@ class DataFrameNamespace(_Namespace):
 class LazyFrameNamespace(_Namespace):
     """``lf.hf.<method>(column, ...)``: adds the output columns to the plan; sends nothing before ``collect()``."""
 
-    _wrap = staticmethod(_lazy_method)
-
     def __init__(self, lf: pl.LazyFrame) -> None:
         self._lf = lf
 
@@ -489,8 +427,6 @@ class LazyFrameNamespace(_Namespace):
 @pl.api.register_series_namespace("hf")
 class SeriesNamespace(_Namespace):
     """``s.hf.<method>(...)``: the Series is the first input; returns a DataFrame of the outputs."""
-
-    _wrap = staticmethod(_series_method)
 
     def __init__(self, series: pl.Series) -> None:
         self._s = series
@@ -500,12 +436,27 @@ class SeriesNamespace(_Namespace):
 class ExprNamespace(_Namespace):
     """``pl.col(c).hf.<method>(...)``: a ``pl.Struct`` expression (``.struct.unnest()`` for columns)."""
 
-    _wrap = staticmethod(_expr_method)
-
     def __init__(self, expr: pl.Expr) -> None:
         self._expr = expr
 
 
-for _name in list(METHODS):
-    for _cls in (DataFrameNamespace, LazyFrameNamespace, SeriesNamespace, ExprNamespace):
-        setattr(_cls, _name, _cls._wrap(_name))
+def _expression_of(job_name: str):
+    # Expr.hf methods keep the raw arguments (they decide which inputs the expression fills).
+    def method(self, *args, **kwargs):
+        return job_expression(job_name, self._expr, *args, **kwargs)
+    return method
+
+
+def _expr_method(name: str):
+    method = functools.wraps(METHODS[name])(_expression_of(name))
+    method.__signature__ = common.accessor_signature(METHODS[name], fills_input=True, returns="pl.Expr")
+    return method
+
+
+common.install_methods(DataFrameNamespace, lambda name: common.accessor_method(
+    name, run_job_on_frame, target="_df", fills_input=False, returns="pl.DataFrame"))
+common.install_methods(LazyFrameNamespace, lambda name: common.accessor_method(
+    name, plan_job_on_lazy, target="_lf", fills_input=False, returns="pl.LazyFrame"))
+common.install_methods(SeriesNamespace, lambda name: common.accessor_method(
+    name, run_job_on_series, target="_s", fills_input=True, returns="pl.DataFrame"))
+common.install_methods(ExprNamespace, _expr_method)

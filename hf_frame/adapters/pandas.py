@@ -13,14 +13,13 @@ builds a new accessor object on every attribute access).
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
-from . import frames
-from .methods import METHODS, Job
+from ..methods import METHODS, Job
+from . import common
 
 
 def _as_values(value: Any):
@@ -38,12 +37,12 @@ def run_job_on_frame(job: Job, df: pd.DataFrame) -> pd.DataFrame:
     """Run ``job`` on ``df``; a new frame with the output columns appended (``df`` is not modified)."""
     if job.returns_rows:
         return _select_rows(job, df)
-    resolved = frames.resolve_inputs(job, n_rows=len(df), columns=list(df.columns), get_column=lambda c: df[c].tolist(),
+    resolved = common.resolve_inputs(job, n_rows=len(df), columns=list(df.columns), get_column=lambda c: df[c].tolist(),
                                      as_values=_as_values)
-    job = frames.bind_frame_table(job, df, resolved)
+    job = common.bind_frame_table(job, df, resolved)
     names = job.output_names(resolved.names, [str(c) for c in df.columns])
     result = job.run(job.arrange(resolved.columns, resolved.literal), labels=df.index.tolist(),
-                     error_column=names["error"], input_names=frames.input_names(job, resolved))
+                     error_column=names["error"], input_names=common.input_names(job, resolved))
     out = df.copy(deep=False)
     for i, field in enumerate(result.type):
         out[names[field.name]] = _to_pandas(result.field(i), df.index)
@@ -55,9 +54,9 @@ def run_job_on_series(job: Job, series: pd.Series) -> pd.DataFrame:
     frame = series.to_frame(name=series.name if series.name is not None else "value")
     if job.returns_rows:
         return _select_rows(job, frame)
-    resolved = frames.resolve_inputs(job, n_rows=len(series), columns=[], get_column=lambda c: [], as_values=_as_values)
-    job = frames.bind_frame_table(job, frame, resolved)
-    names = frames.input_names(job, resolved)
+    resolved = common.resolve_inputs(job, n_rows=len(series), columns=[], get_column=lambda c: [], as_values=_as_values)
+    job = common.bind_frame_table(job, frame, resolved)
+    names = common.input_names(job, resolved)
     result = job.run(job.arrange(resolved.columns, resolved.literal), labels=series.index.tolist(),
                      error_column="error", input_names=names)
     return pd.DataFrame({f.name: _to_pandas(result.field(i), series.index) for i, f in enumerate(result.type)},
@@ -72,62 +71,24 @@ def _select_rows(job: Job, df: pd.DataFrame) -> pd.DataFrame:
     def as_series(value: Any):
         return ((None if value.name is None else str(value.name)), value) if isinstance(value, pd.Series) else None
 
-    resolved = frames.resolve_inputs(job, n_rows=len(df), columns=list(df.columns), get_column=lambda c: df[c],
+    resolved = common.resolve_inputs(job, n_rows=len(df), columns=list(df.columns), get_column=lambda c: df[c],
                                      as_values=as_series)
     names = job.output_names(resolved.names, [str(c) for c in df.columns])
     positions, data = job.select(resolved.columns, labels=df.index.tolist(),
-                                 error_column=names.get("error", "error"), input_names=frames.input_names(job, resolved))
+                                 error_column=names.get("error", "error"), input_names=common.input_names(job, resolved))
     out = df.iloc[positions].copy(deep=False)
     for i, field in enumerate(data.type):
         out[names[field.name]] = _to_pandas(data.field(i), out.index)
     return out
 
 
-def _frame_method(name: str):
-    build = METHODS[name]
-
-    @functools.wraps(build)
-    def method(self, *args, **kwargs):
-        return run_job_on_frame(build(*args, **kwargs), self._df)
-
-    method.__signature__ = frames.accessor_signature(build, fills_input=False, returns="pd.DataFrame")
-    return method
-
-
-def _series_method(name: str):
-    build = METHODS[name]
-
-    series_arg = getattr(build, "series_arg", None)  # e.g. rerank(query, col): the series is ``col``
-
-    @functools.wraps(build)
-    def method(self, *args, **kwargs):
-        if series_arg:
-            return run_job_on_series(build(*args, **{series_arg: self._s}, **kwargs), self._s)
-        return run_job_on_series(build(self._s, *args, **kwargs), self._s)
-
-    method.__signature__ = frames.accessor_signature(build, fills_input=True, returns="pd.DataFrame")
-    return method
-
-
 class _Accessor:
-    """Methods are generated from :data:`hf_frame.methods.METHODS`; later registrations resolve lazily."""
-
-    _wrap = None
-
-    def __getattr__(self, name: str):
-        if name in METHODS:
-            return self._wrap(name).__get__(self)
-        raise AttributeError(f"'.hf' has no method {name!r}; available: {sorted(METHODS)}")
-
-    def __dir__(self):
-        return sorted(set(super().__dir__()) | set(METHODS))
+    """The methods are set on the class from :data:`hf_frame.methods.METHODS` (see the end of this module)."""
 
 
 @pd.api.extensions.register_dataframe_accessor("hf")
 class DataFrameAccessor(_Accessor):
     """``df.hf.<method>(column, ...)``: Hugging Face inference on columns; returns a new DataFrame."""
-
-    _wrap = staticmethod(_frame_method)
 
     def __init__(self, df: pd.DataFrame) -> None:
         self._df = df
@@ -137,12 +98,11 @@ class DataFrameAccessor(_Accessor):
 class SeriesAccessor(_Accessor):
     """``s.hf.<method>(...)``: the Series is the first input; returns a DataFrame of outputs, same index."""
 
-    _wrap = staticmethod(_series_method)
-
     def __init__(self, series: pd.Series) -> None:
         self._s = series
 
 
-for _name in list(METHODS):
-    setattr(DataFrameAccessor, _name, _frame_method(_name))
-    setattr(SeriesAccessor, _name, _series_method(_name))
+common.install_methods(DataFrameAccessor, lambda name: common.accessor_method(
+    name, run_job_on_frame, target="_df", fills_input=False, returns="pd.DataFrame"))
+common.install_methods(SeriesAccessor, lambda name: common.accessor_method(
+    name, run_job_on_series, target="_s", fills_input=True, returns="pd.DataFrame"))

@@ -46,7 +46,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from hf_frame.errors import HFFrameError
+from ..errors import HFFrameError
 
 __all__ = [
     "SchemaMismatch",

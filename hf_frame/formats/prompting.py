@@ -31,7 +31,8 @@ import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hf_frame.errors import HFFrameError
+from ..errors import HFFrameError
+from .cells import is_missing
 
 __all__ = [
     "TemplateError",
@@ -259,27 +260,6 @@ def is_template(text: str) -> bool:
         return any(kind == _FIELD for kind, _ in _parse(text))
     except TemplateError:
         return True
-
-
-def is_missing(value: Any) -> bool:
-    """Whether a cell value counts as missing: None, NaN, ``pd.NA`` or ``pd.NaT``.
-
-    Works without importing pandas or numpy: NaN is detected as ``value != value``
-    (true for float, numpy and Decimal NaN), NA/NaT by their type names.
-    Containers (lists, arrays) are never missing, even if they hold NaN.
-
-    >>> [is_missing(v) for v in (None, float("nan"), "", 0, [None])]
-    [True, True, False, False, False]
-    """
-    if value is None or type(value).__name__ in ("NAType", "NaTType"):
-        return True
-    try:
-        differs = value != value
-        if getattr(differs, "ndim", 0) != 0:  # element-wise result of an array or Series
-            return False
-        return bool(differs)
-    except Exception:  # objects whose comparison or truth value is ambiguous
-        return False
 
 
 def build_messages(prompt: str, system: str | None = None) -> list[dict[str, str]]:

@@ -15,8 +15,8 @@ from typing import Any, Mapping
 
 import aiohttp
 
-from .. import __version__
-from ..core import runner
+from ... import runtime
+from ..._version import __version__
 
 _sessions: dict[tuple, aiohttp.ClientSession] = {}
 
@@ -27,7 +27,7 @@ async def _close_sessions() -> None:
     _sessions.clear()
 
 
-runner.on_shutdown(_close_sessions)
+runtime.on_shutdown(_close_sessions)
 
 
 @dataclass

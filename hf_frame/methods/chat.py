@@ -14,11 +14,11 @@ import dataclasses
 import re
 from typing import Any
 
-from .methods import Input, Job, _split_kwargs, make_job, register_method
-from .prompting import PromptTemplate, is_template
-from .structured import arrow_type, normalize_schema, response_format as _response_format
-from .tasks import register
-from .tasks.chat import DETAIL_FIELDS, ChatCompletion
+from ..config import resolve_settings
+from ..formats.prompting import PromptTemplate, is_template
+from ..formats.structured import arrow_type, normalize_schema, response_format as _response_format
+from ..tasks.chat import DETAIL_FIELDS, ChatCompletion
+from .job import Input, Job, make_job, split_kwargs
 
 RESPONSE_FORMATS = ("auto", "openai", "tgi")
 # OpenAI chat parameters hf_frame controls itself: passing them would break the one-reply-per-row contract.
@@ -27,14 +27,9 @@ _RESERVED = {"messages": "the messages are built from prompt= and system=",
              "schema": "pass the schema as json_schema="}
 _SCHEMA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
-register(ChatCompletion())
-
-
 def _wire_model(model: str | None, settings: dict) -> tuple[str, dict]:
     """The ``model`` field of the body: a router model id (with a ``:provider`` suffix when a
     provider other than the default is set), or the served name on a self-hosted endpoint."""
-    from .config import resolve_settings
-
     resolved = resolve_settings(**settings)
     if resolved.provider == "local":
         raise ValueError(
@@ -75,7 +70,7 @@ def chat(prompt: Any, system: str | None = None, *, model: str | None = None, js
     keywords are sampling parameters sent in the body (``max_tokens``, ``temperature``, ``seed``,
     ``top_p``, ``stop``...) or settings (``endpoint``, ``provider``, ``max_concurrency``...).
     """
-    settings, extra = _split_kwargs(sampling)
+    settings, extra = split_kwargs(sampling)
     wire = {**extra, **(parameters or {})}
     for name, why in _RESERVED.items():
         if name in wire:
@@ -117,10 +112,8 @@ def chat(prompt: Any, system: str | None = None, *, model: str | None = None, js
 
     job = make_job("chat", "chat-completion", inputs, model=model, parameters=None, wire=wire,
                    options={"schema": schema} if schema is not None else {}, prefix=prefix, settings=settings)
-    task = ChatCompletion(template=template, system=system or None, details=details, schema_retries=schema_retries)
-    job.calls = [dataclasses.replace(job.calls[0], task=task)]
+    view = {"template": template, "system": system or None, "details": details, "schema_retries": schema_retries}
+    job.calls = [dataclasses.replace(job.calls[0], view=view)]
     job.output_type()  # fail now, not after the requests, if the schema has no Arrow type
     return job
 
-
-register_method(chat)

@@ -47,11 +47,9 @@ import base64
 import binascii
 import hashlib
 import io
-import math
 import os
 import re
 import stat
-import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -62,7 +60,8 @@ from urllib.request import url2pathname
 
 import httpx
 
-from hf_frame.errors import InputError
+from ..errors import InputError
+from .cells import is_missing, is_pil_image
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy
@@ -154,7 +153,7 @@ def describe(value: Any) -> MediaRef | None:
     >>> describe({"bytes": None, "path": "/data/cat.jpg"})
     MediaRef(source='path', name='/data/cat.jpg')
     """
-    if _is_missing(value):
+    if is_missing(value):
         return None
     if isinstance(value, str):
         return _describe_str(value)
@@ -166,7 +165,7 @@ def describe(value: Any) -> MediaRef | None:
         return MediaRef("bytes", data, f"<{len(data)} bytes>")
     if isinstance(value, dict):
         return _describe_dict(value)
-    if _is_pil_image(value):
+    if is_pil_image(value):
         return MediaRef("pil", value, f"<PIL image {value.width}x{value.height} {value.mode}>")
     if callable(getattr(value, "read", None)):
         name = getattr(value, "name", None)
@@ -206,35 +205,16 @@ def _describe_dict(value: dict) -> MediaRef | None:
             f"got keys {sorted(map(str, value))[:5]}"
         )
     data, path = value.get("bytes"), value.get("path")
-    if data is not None and not _is_missing(data):
+    if data is not None and not is_missing(data):
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise MediaError(f"dict cell 'bytes' must be bytes, got {type(data).__name__}")
         ref = describe(data)
         if isinstance(path, (str, os.PathLike)):
             return MediaRef("bytes", ref.value, str(path))  # name errors after the original file
         return ref
-    if path is None or _is_missing(path):
+    if path is None or is_missing(path):
         return None  # datasets stores a missing image as {"bytes": None, "path": None}
     return describe(path)
-
-
-def _is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float):  # also numpy.float64
-        return math.isnan(value)
-    cls = type(value)
-    if cls.__name__ in ("NAType", "NaTType"):  # pandas.NA, pandas.NaT
-        return True
-    if cls.__module__ == "numpy" and cls.__name__.startswith("float"):  # numpy.float32, ...
-        return math.isnan(value)
-    return False
-
-
-def _is_pil_image(value: Any) -> bool:
-    # If PIL has not been imported, the value cannot be a PIL image: never import it here.
-    pil_image = sys.modules.get("PIL.Image")
-    return pil_image is not None and isinstance(value, pil_image.Image)
 
 
 def _decode_data_uri(value: str) -> bytes:

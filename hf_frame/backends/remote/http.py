@@ -14,10 +14,10 @@ from typing import Any
 
 import httpx
 
-from .. import __version__
-from ..config import Settings
-from ..core import runner
-from ..errors import FatalRequestError, RowRequestError
+from ... import runtime
+from ..._version import __version__
+from ...config import Settings
+from ...errors import FatalRequestError, RowRequestError
 from . import aio, limits, retry
 
 
@@ -40,7 +40,7 @@ async def _close_clients() -> None:
     _clients.clear()
 
 
-runner.on_shutdown(_close_clients)
+runtime.on_shutdown(_close_clients)
 
 
 def get_client(settings: Settings) -> httpx.AsyncClient:

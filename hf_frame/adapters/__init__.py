@@ -1,0 +1,1 @@
+"""The frame adapters: pandas, polars (and what they share, in :mod:`.common`)."""

@@ -1,0 +1,1 @@
+"""The remote backend: HTTP to the router, Inference Endpoints and self-hosted servers."""

@@ -1,0 +1,53 @@
+"""The public methods, framework-free: what ``df.hf.<name>`` calls, each building a :class:`Job`.
+
+A job knows which inputs it needs (columns or literals), the output type it will produce (known
+before anything is sent, so polars lazy plans can declare it) and how to run on plain Python
+values. The pandas and polars adapters only fetch columns, call :meth:`Job.run`, and attach the
+typed results; so every method behaves the same on every backend.
+
+``METHODS`` (name -> job-building function) is written out below: it is the one list of what
+the accessors, namespaces and the CLI offer.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .chat import chat
+from .embeddings import EmbedJob, RerankJob, SearchJob, embed, rerank, search
+from .job import ERROR_FIELD, FRAME, Input, Job, make_job
+from .media import caption, classify_audio, classify_image, detect, segment, transcribe, zero_shot_image
+from .text import (
+    classify,
+    fill_mask,
+    generate,
+    ner,
+    qa,
+    similarity,
+    summarize,
+    table_qa,
+    table_to_dict,
+    translate,
+    zero_shot,
+)
+
+METHODS: dict[str, Callable[..., Job]] = {
+    f.__name__: f
+    for f in (
+        # text
+        classify, zero_shot, ner, qa, table_qa, fill_mask, summarize, translate, generate, similarity,
+        # chat
+        chat,
+        # vision and audio
+        classify_image, classify_audio, zero_shot_image, detect, segment, caption, transcribe,
+        # embeddings
+        embed, search, rerank,
+    )
+}
+
+__all__ = [
+    "ERROR_FIELD", "FRAME", "METHODS", "EmbedJob", "Input", "Job", "RerankJob", "SearchJob", "caption", "chat",
+    "classify", "classify_audio", "classify_image", "detect", "embed", "fill_mask", "generate", "make_job", "ner",
+    "qa", "rerank", "search", "segment", "similarity", "summarize", "table_qa", "table_to_dict", "transcribe",
+    "translate", "zero_shot", "zero_shot_image",
+]

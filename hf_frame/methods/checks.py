@@ -1,0 +1,47 @@
+"""Argument checks shared by the methods: one validator per rule, so every method says the same.
+
+>>> positive_int("classify", "top_k", True)
+Traceback (most recent call last):
+...
+ValueError: classify: top_k must be a positive integer or None, got True
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+
+def positive_int(method: str, name: str, value: Any, *, allow_none: bool = True) -> None:
+    """``value`` is a positive ``int`` (never a bool), or None when ``allow_none``."""
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        also = " or None" if allow_none else ""
+        raise ValueError(f"{method}: {name} must be a positive integer{also}, got {value!r}")
+
+
+def unit_interval(method: str, name: str, value: Any) -> None:
+    """``value`` is a number in [0, 1], or None."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1):
+        raise ValueError(f"{method}: {name} must be a number between 0 and 1 or None, got {value!r}")
+
+
+def candidate_labels(method: str, labels: str | Sequence[str] | None, example: str) -> list[str]:
+    """Zero-shot labels as a list: non-empty, non-blank strings without duplicates."""
+    if isinstance(labels, str):
+        labels = [labels]
+    labels = list(labels or [])
+    if not labels:
+        raise ValueError(f"{method}: labels is empty; pass the candidate labels, e.g. labels={example}")
+    bad = [label for label in labels if not isinstance(label, str) or not label.strip()]
+    if bad:
+        raise ValueError(f"{method}: every label must be a non-empty string, got {bad!r}")
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"{method}: labels contain duplicates: {labels!r}")
+    return labels
+
+
+def non_empty_text(method: str, name: str, value: Any) -> None:
+    """``value`` is a string with something other than whitespace."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{method}: {name} must be a non-empty string, got {value!r}")

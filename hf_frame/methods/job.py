@@ -1,0 +1,184 @@
+"""What every public method builds: a :class:`Job` (inputs, calls, output type), run on plain values.
+
+A job knows which inputs it needs (columns or literals), the output type it will produce (known
+before anything is sent, so polars lazy plans can declare it) and how to run on plain Python
+values. The pandas and polars adapters only fetch columns, call :meth:`Job.run`, and attach the
+typed results; so every method behaves the same on every backend.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Sequence
+
+import pyarrow as pa
+
+from .. import runtime
+from ..config import Settings, is_setting, resolve_settings
+from ..core import engine
+from ..errors import RowErrors, RowErrorWarning
+from ..tasks import TASKS, Call
+
+ERROR_FIELD = "error"
+FRAME = object()  # marker: "the frame the method is called on" (table_qa's default table)
+
+@dataclass(frozen=True)
+class Input:
+    """One input of a method: a column name, or a literal value broadcast to every row."""
+
+    arg: str
+    value: Any
+    literal_ok: bool = False  # may a string that is not a column be used as a literal?
+
+
+@dataclass
+class Job:
+    """A method call, resolved but not run. ``run`` takes plain per-input value lists."""
+
+    method: str
+    calls: list[Call]
+    inputs: list[Input]
+    prefix: str | None = None
+    output_call: Call | None = None  # the call whose output_type describes the merged result
+    merge: Callable[[list[Any]], Any] | None = None  # merges one result per call into one
+    table: Any = None  # table_qa: a dict of columns, or FRAME until an adapter binds the frame
+    swap_to_literal: bool = False  # similarity: put the literal side first so its rows share requests
+    # Each row's outputs depend on that row alone, so polars may run the job on parts of a column
+    # (in parallel, and batch by batch under the streaming engine). False: whole column at once.
+    elementwise: bool = True
+    # True for jobs that pick rows (search): adapters call select() instead of run() and return the
+    # chosen rows of the frame, in the order given, with the columns select() returns.
+    returns_rows: ClassVar[bool] = False
+
+    def bind_table(self, table: dict[str, list[str]]) -> "Job":
+        """A copy whose calls carry ``table`` (table_qa answers questions about it)."""
+        calls = [dataclasses.replace(c, options={**c.options, "table": table}) for c in self.calls]
+        return dataclasses.replace(self, calls=calls, table=table)
+
+    def arrange(self, columns: list[Sequence[Any]], literal: Sequence[bool]) -> list[Sequence[Any]]:
+        """Reorder inputs before running (only similarity uses this: cosine is symmetric)."""
+        if self.swap_to_literal and len(columns) == 2 and literal[1] and not literal[0]:
+            return [columns[1], columns[0]]
+        return columns
+
+    @property
+    def call(self) -> Call:
+        return self.output_call or self.calls[0]
+
+    @property
+    def settings(self) -> Settings:
+        return self.call.settings
+
+    def output_type(self) -> pa.StructType:
+        """The struct type of the outputs, ``error`` last. Known before anything is sent."""
+        fields = list(self.call.task.output_type(self.call))
+        return pa.struct(fields + [pa.field(ERROR_FIELD, pa.string())])
+
+    def default_prefix(self, resolved_names: Sequence[str | None]) -> str:
+        """The first input that is a column names the outputs; otherwise the method name."""
+        if self.prefix:
+            return self.prefix
+        return next((n for n in resolved_names if n), self.method)
+
+    def output_names(self, resolved_names: Sequence[str | None], existing: Sequence[str]) -> dict[str, str]:
+        """Output field -> column name, never clobbering an existing column.
+
+        Default names are ``<input column>_<field>``. If one of the output fields already exists
+        (say a previous ``classify`` made ``review_label`` and ``zero_shot`` runs on ``review``
+        next), the method name is inserted in all of them: ``review_zero_shot_label``. The error
+        column follows the same rule on its own, so ``ner`` after ``classify`` gives
+        ``review_entities`` and ``review_ner_error``. With an explicit ``prefix=`` whose output
+        fields exist, or when the inserted names exist too, a ``ValueError`` names the clashing
+        columns.
+        """
+        fields = [f.name for f in self.output_type() if f.name != ERROR_FIELD]
+        prefix = self.default_prefix(resolved_names)
+        existing = set(map(str, existing))
+        names = {f: f"{prefix}_{f}" for f in fields}
+        if not self.prefix and not existing.isdisjoint(names.values()):
+            names = {f: f"{prefix}_{self.method}_{f}" for f in fields}
+        error = f"{prefix}_{ERROR_FIELD}"
+        names[ERROR_FIELD] = f"{prefix}_{self.method}_{ERROR_FIELD}" if error in existing else error
+        clash = existing.intersection(names.values())
+        if clash:
+            raise ValueError(
+                f"{self.method}: output column(s) {sorted(clash)} already exist; pass prefix='...' to choose other names"
+            )
+        return names
+
+    def run(self, columns: Sequence[Sequence[Any]], *, labels: Sequence[Any] | None = None,
+            error_column: str = ERROR_FIELD, input_names: Sequence[str] = ()) -> pa.StructArray:
+        """Compute every row. ``columns`` has one equal-length value list per input.
+
+        ``labels`` (row labels) and ``input_names`` (column names) only make messages precise.
+        """
+        rows = list(zip(*columns)) if columns else []
+        calls = [dataclasses.replace(c, input_names=tuple(input_names)) for c in self.calls]
+        outcomes = [engine.run(call, rows, labels) for call in calls]
+        if len(outcomes) == 1:
+            results, errors = outcomes[0].results, outcomes[0].errors
+        else:
+            errors = [next((o.errors[i] for o in outcomes if o.errors[i]), None) for i in range(len(rows))]
+            results = [None if errors[i] or outcomes[0].results[i] is None
+                       else self.merge([o.results[i] for o in outcomes]) for i in range(len(rows))]
+        stats = dict(method=self.method, rows=outcomes[0].rows, unique=outcomes[0].unique,
+                     cached=sum(o.cached for o in outcomes), requests=sum(o.requests for o in outcomes),
+                     failed=sum(e is not None for e in errors))
+        fields = self.call.task.usage_fields
+        if fields:  # token counts of the answers received now: cached and shared rows cost 0
+            stats["usage"] = {name: sum(o.usage.get(name, 0) for o in outcomes) for name in fields}
+        runtime.record_run(stats)
+        data = self.call.task.build_array(self.call, results)
+        self._report(errors, labels, error_column)
+        # flatten() (unlike field()) turns null rows into null children, whatever the children held.
+        arrays = data.flatten() + [pa.array(errors, type=pa.string())]
+        fields = list(data.type) + [pa.field(ERROR_FIELD, pa.string())]
+        return pa.StructArray.from_arrays(arrays, fields=fields)
+
+    def select(self, columns: Sequence[Sequence[Any]], *, labels: Sequence[Any] | None = None,
+               error_column: str = ERROR_FIELD, input_names: Sequence[str] = ()) -> tuple[Any, pa.StructArray]:
+        """For ``returns_rows`` jobs: ``(row positions, struct array of new columns, one per position)``."""
+        raise NotImplementedError(f"{self.method} computes a column per row; call run()")
+
+    def _report(self, errors: list[str | None], labels, error_column: str) -> None:
+        failed = {(labels[i] if labels is not None else i): e for i, e in enumerate(errors) if e is not None}
+        if not failed or self.settings.errors == "ignore":
+            return
+        if self.settings.errors == "raise":
+            raise RowErrors(failed, column=error_column, total=len(errors))
+        first = next(iter(failed.values()))
+        warnings.warn(
+            f"{self.method}: {len(failed)} of {len(errors)} rows failed; their outputs are null and "
+            f"{error_column!r} says why (first: {first}). Rerunning retries only those rows.",
+            RowErrorWarning, stacklevel=4,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# building jobs
+
+
+def split_kwargs(kwargs: dict[str, Any]) -> tuple[dict, dict]:
+    """Per-call settings overrides vs. extra API parameters (e.g. generation options)."""
+    settings = {k: v for k, v in kwargs.items() if is_setting(k)}
+    extra = {k: v for k, v in kwargs.items() if not is_setting(k)}
+    return settings, extra
+
+
+def make_job(method: str, task_name: str, inputs: list[Input], *, model: str | None, parameters: dict | None,
+             wire: dict | None = None, options: dict | None = None, prefix: str | None = None,
+             settings: dict | None = None, **extra: Any) -> Job:
+    """Resolve settings, model and parameters into a one-call :class:`Job`."""
+    task = TASKS[task_name]
+    resolved = resolve_settings(**(settings or {}))
+    merged = {**(wire or {}), **(parameters or {})}
+    call = Call(task=task, model=model or task.default_model, parameters={k: v for k, v in merged.items() if v is not None},
+                options=options or {}, settings=resolved)
+    return Job(method=method, calls=[call], inputs=inputs, prefix=prefix, **extra)
+
+
+def reject_unknown(method: str, extra: dict) -> None:
+    if extra:
+        raise TypeError(f"{method}() got unexpected keyword argument(s) {sorted(extra)}")

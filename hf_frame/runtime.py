@@ -1,0 +1,181 @@
+"""The one owner of process state: the event-loop thread, the in-flight table, the cache
+stores and the run statistics (``last_run``, ``usage``).
+
+Everything that outlives a single call lives here, so that the layers above hold no
+module-level state of their own (accessors stay stateless: pandas 3 does not cache them).
+
+The loop. Why one asyncio event loop, owned by one daemon thread: ``asyncio.run`` fails inside Jupyter's running loop, an ``httpx.AsyncClient`` cannot be
+reused across ``asyncio.run`` calls, and polars calls our functions from its worker threads.
+Running every coroutine on one long-lived loop solves all three: sync callers from any thread
+submit work with :func:`run` and block on the result, and all the engine's shared state
+(single-flight futures, rate limiters, clients) lives on that single loop, so it needs no locks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import threading
+from typing import Any, Awaitable, Callable, Coroutine, TypeVar
+
+from .cache import Cache, MemoryCache, SQLiteCache
+from .config import Settings, resolve_settings
+
+T = TypeVar("T")
+
+_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+_thread: threading.Thread | None = None
+_closers: list[Callable[[], Awaitable[None]]] = []
+
+
+def on_shutdown(closer: Callable[[], Awaitable[None]]) -> None:
+    """Register a coroutine function run on the loop at interpreter exit (closing HTTP sessions)."""
+    _closers.append(closer)
+
+
+@atexit.register
+def _shutdown() -> None:
+    loop = _loop
+    if loop is None or loop.is_closed() or not (_thread and _thread.is_alive()):
+        return
+
+    async def close_all() -> None:
+        for closer in _closers:
+            try:
+                await closer()
+            except Exception:  # exiting anyway: a close failure must not mask the real exit status
+                pass
+
+    try:
+        asyncio.run_coroutine_threadsafe(close_all(), loop).result(timeout=5)
+    except Exception:
+        pass
+
+
+def get_loop() -> asyncio.AbstractEventLoop:
+    """The shared loop, started on first use."""
+    global _loop, _thread
+    with _lock:
+        if _loop is None or _loop.is_closed() or not (_thread and _thread.is_alive()):
+            loop = asyncio.new_event_loop()
+            ready = threading.Event()
+
+            def serve() -> None:
+                asyncio.set_event_loop(loop)
+                loop.call_soon(ready.set)
+                loop.run_forever()
+
+            thread = threading.Thread(target=serve, name="hf_frame-loop", daemon=True)
+            thread.start()
+            ready.wait()
+            _loop, _thread = loop, thread
+        return _loop
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` on the shared loop and wait for its result (from any thread but the loop's).
+
+    KeyboardInterrupt while waiting cancels the coroutine, so an interrupted notebook cell
+    stops sending; results that already arrived are cached.
+    """
+    loop = get_loop()
+    if threading.current_thread() is _thread:
+        raise RuntimeError("hf_frame.runtime.run() called from the runner loop itself; await instead")
+    future = asyncio.run_coroutine_threadsafe(coro, loop)
+    try:
+        return future.result()
+    except BaseException:
+        future.cancel()
+        raise
+
+
+# ---------------------------------------------------------------------------------------------
+# in-flight requests: key -> future of (result, error), for requests being sent right now by any
+# call. Only touched on the loop thread, so it needs no lock.
+inflight: dict[str, asyncio.Future] = {}
+
+
+# ---------------------------------------------------------------------------------------------
+# cache stores, one per location
+
+_stores_lock = threading.Lock()
+_stores: dict[str, Cache] = {}
+
+
+def get_cache(settings: Settings) -> Cache | None:
+    """The cache these settings point at (None when ``cache=False``)."""
+    if settings.cache is False:
+        return None
+    path = settings.cache_path
+    name = "memory" if path is None else str(path)
+    with _stores_lock:
+        if name not in _stores:
+            _stores[name] = MemoryCache() if path is None else SQLiteCache(path)
+        return _stores[name]
+
+
+def cache_info(**settings) -> dict:
+    """Entries, bytes and path of the cache the current settings use.
+
+    >>> import hf_frame
+    >>> hf_frame.cache_info()  # doctest: +SKIP
+    {'entries': 1200, 'bytes': 482113, 'path': '/home/me/.cache/hf_frame/cache.sqlite'}
+    """
+    cache = get_cache(resolve_settings(**settings))
+    return {"entries": 0, "bytes": 0, "path": None} if cache is None else cache.info()
+
+
+def clear_cache(**settings) -> int:
+    """Delete every cached answer of the current cache; returns how many were removed."""
+    cache = get_cache(resolve_settings(**settings))
+    return 0 if cache is None else cache.clear()
+
+
+# ---------------------------------------------------------------------------------------------
+# run statistics
+
+_stats_lock = threading.Lock()
+_last_run: dict[str, Any] = {}
+_usage_total: dict[str, int] = {}
+
+
+def last_run() -> dict[str, Any]:
+    """Counts of the most recent method call in this process: rows, unique inputs, cached, requests, failed.
+
+    >>> df.hf.classify("review"); hf_frame.last_run()  # doctest: +SKIP
+    {'method': 'classify', 'rows': 1000, 'unique': 640, 'cached': 600, 'requests': 40, 'failed': 0}
+
+    Methods whose answers report token counts (``chat``) add ``usage``: the tokens of the answers
+    received by that call (cached rows cost 0), e.g. ``{'prompt_tokens': 812, 'completion_tokens': 95,
+    'total_tokens': 907}``.
+    """
+    with _stats_lock:
+        return dict(_last_run)
+
+
+def record_run(stats: dict[str, Any]) -> None:
+    """Replace :func:`last_run`'s counts, and add the call's token usage to :func:`usage`'s totals."""
+    with _stats_lock:
+        _last_run.clear()
+        _last_run.update(stats)
+        for name, count in stats.get("usage", {}).items():
+            _usage_total[name] = _usage_total.get(name, 0) + count
+
+
+def update_last_run(**changes: Any) -> None:
+    """Adjust the counts of the most recent call (jobs that run several engine passes)."""
+    with _stats_lock:
+        _last_run.update(changes)
+
+
+def usage(reset: bool = False) -> dict[str, int]:
+    """Tokens of every answer received in this process (summed over calls and polars batches).
+
+    ``usage(reset=True)`` returns the totals and starts counting from zero again.
+    """
+    with _stats_lock:
+        totals = dict(_usage_total)
+        if reset:
+            _usage_total.clear()
+    return totals
