@@ -5,7 +5,12 @@
     HFFrameError                      base of everything below
     ├── ConfigError (ValueError)      a setting has an invalid value
     ├── InputError (ValueError)       a cell cannot be sent (also raised as TypeError subclass below)
-    │   └── InputTypeError (TypeError) a non-text value in a text column, naming the row
+    │   ├── InputTypeError (TypeError) a non-text value in a text column, naming the row
+    │   └── MediaError                a cell cannot be turned into image/audio bytes (names the path/URL)
+    ├── TemplateError (ValueError)    a prompt template is malformed
+    ├── MissingColumnError (KeyError) a template uses columns the frame does not have
+    ├── MissingValueError (ValueError) a value a template needs is missing
+    ├── SchemaMismatch (ValueError)   a chat reply is not JSON or does not match the schema
     ├── RequestError                  a request failed; carries status, task and model
     │   ├── FatalRequestError         systematic: bad token (401/403), unknown model (404),
     │   │                             invalid parameters; stops the whole call at once
@@ -14,12 +19,16 @@
     └── RowErrors                     raised with ``errors="raise"`` after every other row finished
                                       (and was cached); ``.errors`` maps row label -> message
 
+Internal, never seen by users: ``WireTimeout`` / ``WireError`` (the one boundary where aiohttp's
+and httpx's own exceptions are mapped), ``LocalModelError`` / ``LocalModelLoadError`` (the local
+backend; the engine turns them into the request errors above).
+
 Messages name the task, the model, the column or row involved, and never the token.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 
 class HFFrameError(Exception):
@@ -78,3 +87,53 @@ class RowErrors(HFFrameError):
 
 class RowErrorWarning(UserWarning):
     """Warned once per call when some rows failed (their outputs are null)."""
+
+
+class MediaError(InputError):
+    """A cell cannot be turned into image/audio bytes.
+
+    A :class:`ValueError` (through :class:`hf_frame.errors.InputError`). The message names the
+    path or URL involved, e.g. ``MediaError("file not found: /x/y.png")``.
+    """
+
+
+class TemplateError(HFFrameError, ValueError):
+    """A prompt template is malformed (the message names the position)."""
+
+
+class MissingColumnError(HFFrameError, KeyError):
+    """A template uses columns the dataframe does not have.
+
+    ``missing`` lists them; the message also lists the available columns.
+    """
+
+    def __init__(self, message: str, missing: Sequence[str] = ()):
+        super().__init__(message)
+        self.missing = list(missing)
+
+    def __str__(self) -> str:  # KeyError would show the message inside quotes
+        return str(self.args[0])
+
+
+class MissingValueError(HFFrameError, ValueError):
+    """A value used by a template is missing (None, NaN, NA); ``column`` names it."""
+
+    def __init__(self, message: str, column: str):
+        super().__init__(message)
+        self.column = column
+
+
+class SchemaMismatch(HFFrameError, ValueError):
+    """A model reply is not JSON, or does not match the schema.
+
+    The message starts with the JSON path of the offending value, e.g.
+    ``$.address.city: expected string, got 12``.
+    """
+
+
+class WireTimeout(Exception):
+    """The request timed out (mapped from aiohttp's or httpx's own timeout errors)."""
+
+
+class WireError(Exception):
+    """The connection failed or dropped (mapped from aiohttp's or httpx's transport errors)."""

@@ -60,7 +60,7 @@ from urllib.request import url2pathname
 
 import httpx
 
-from ..errors import InputError
+from ..errors import MediaError
 from .cells import is_missing, is_pil_image
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -94,12 +94,7 @@ Kind = Literal["image", "audio"]
 Source = Literal["path", "url", "bytes", "pil", "file"]
 
 
-class MediaError(InputError):
-    """A cell cannot be turned into image/audio bytes.
 
-    A :class:`ValueError` (through :class:`hf_frame.errors.InputError`). The message names the
-    path or URL involved, e.g. ``MediaError("file not found: /x/y.png")``.
-    """
 
 
 # --------------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..errors import HFFrameError
+from ..errors import MissingColumnError, MissingValueError, TemplateError
 from .cells import is_missing
 
 __all__ = [
@@ -43,32 +43,6 @@ __all__ = [
     "is_missing",
     "build_messages",
 ]
-
-
-class TemplateError(HFFrameError, ValueError):
-    """A prompt template is malformed (the message names the position)."""
-
-
-class MissingColumnError(HFFrameError, KeyError):
-    """A template uses columns the dataframe does not have.
-
-    ``missing`` lists them; the message also lists the available columns.
-    """
-
-    def __init__(self, message: str, missing: Sequence[str] = ()):
-        super().__init__(message)
-        self.missing = list(missing)
-
-    def __str__(self) -> str:  # KeyError would show the message inside quotes
-        return str(self.args[0])
-
-
-class MissingValueError(HFFrameError, ValueError):
-    """A value used by a template is missing (None, NaN, NA); ``column`` names it."""
-
-    def __init__(self, message: str, column: str):
-        super().__init__(message)
-        self.column = column
 
 
 _LITERAL, _FIELD = 0, 1

@@ -46,7 +46,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..errors import HFFrameError
+from ..errors import SchemaMismatch
 
 __all__ = [
     "SchemaMismatch",
@@ -69,12 +69,7 @@ _SCHEMA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _FENCED = re.compile(r"^```(?:json\b)?\s*(?P<body>.*?)\s*```$", re.DOTALL | re.IGNORECASE)
 
 
-class SchemaMismatch(HFFrameError, ValueError):
-    """A model reply is not JSON, or does not match the schema.
 
-    The message starts with the JSON path of the offending value, e.g.
-    ``$.address.city: expected string, got 12``.
-    """
 
 
 # --------------------------------------------------------------------------- normalize_schema

@@ -17,6 +17,7 @@ import aiohttp
 
 from ... import runtime
 from ..._version import __version__
+from ...errors import WireError, WireTimeout
 
 _sessions: dict[tuple, aiohttp.ClientSession] = {}
 
@@ -40,12 +41,7 @@ class RawResponse:
     reason: str = ""
 
 
-class WireTimeout(Exception):
-    """The request timed out (mapped from aiohttp's or httpx's own timeout errors)."""
 
-
-class WireError(Exception):
-    """The connection failed or dropped (mapped from aiohttp's or httpx's transport errors)."""
 
 
 def _session(timeout: float, max_connections: int) -> aiohttp.ClientSession:

@@ -17,7 +17,7 @@ import httpx
 from ... import runtime
 from ..._version import __version__
 from ...config import Settings
-from ...errors import FatalRequestError, RowRequestError
+from ...errors import FatalRequestError, RowRequestError, WireError, WireTimeout
 from . import aio, limits, retry
 
 
@@ -79,9 +79,9 @@ async def _post(request: Request, headers: dict[str, str], settings: Settings) -
         response = await get_client(settings).post(request.url, json=request.json, content=request.content,
                                                    headers=headers)
     except httpx.TimeoutException as exc:
-        raise aio.WireTimeout(str(exc)) from exc
+        raise WireTimeout(str(exc)) from exc
     except httpx.TransportError as exc:
-        raise aio.WireError(f"{type(exc).__name__}: {exc}") from exc
+        raise WireError(f"{type(exc).__name__}: {exc}") from exc
     return aio.RawResponse(response.status_code, response.headers, response.content, response.reason_phrase)
 
 
@@ -133,9 +133,9 @@ async def send(request: Request, settings: Settings, *, task: str, model: str | 
                 await pace.acquire()
             try:
                 response = await _post(request, headers, settings)
-            except aio.WireTimeout:
+            except WireTimeout:
                 problem = f"timed out after {settings.timeout:g}s"
-            except aio.WireError as exc:
+            except WireError as exc:
                 problem = f"connection failed ({_scrub(str(exc), settings.token)})"
             else:
                 status = response.status
