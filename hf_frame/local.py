@@ -65,20 +65,9 @@ MINILM_IDS = frozenset({"sentence-transformers/all-minilm-l6-v2", "all-minilm-l6
 #: Tasks that default to the packaged MiniLM when no model is given.
 EMBEDDING_TASKS = ("feature-extraction", "sentence-similarity")
 
-#: Tasks the HF API offers that this backend deliberately does not run, and why.
-UNSUPPORTED_TASKS = {
-    "text-to-image": "needs diffusers and a multi-GB model",
-    "text-to-speech": "returns encoded audio; not implemented locally",
-    "text-to-audio": "returns encoded audio; not implemented locally",
-    "audio-to-audio": "returns encoded audio; not implemented locally",
-    "image-segmentation": "returns encoded masks; not implemented locally",
-    "image-to-image": "needs diffusers",
-    "document-question-answering": "needs OCR (tesseract) or a document VLM",
-    "visual-question-answering": "removed from transformers 5 pipelines",
-    "zero-shot-image-classification": "not implemented locally",
-    "conversational": "use text-generation",
-    "chat-completion": "use text-generation",
-}
+#: Tasks the HF API offers that this backend deliberately does not run, and why (said once, in the
+#: backend layer).
+from .backends import LOCAL_UNSUPPORTED as UNSUPPORTED_TASKS  # noqa: E402
 
 # HF API generation parameters that transformers' ``generate`` takes under the same name.
 _GENERATE_KEYS = frozenset({

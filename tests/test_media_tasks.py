@@ -647,15 +647,15 @@ def test_only_requests_in_flight_hold_bytes(use_hub, tmp_path, monkeypatch):
 def test_local_provider_payloads(monkeypatch, images, sounds):
     seen = []
 
-    async def fake_run_local(call, payload):
-        seen.append((call.task.name, payload))
+    async def fake_run_local(task, model, settings, payload):
+        seen.append((task, payload))
         inputs = payload["inputs"]
         many = isinstance(inputs, list)
         per = [answers.image_classify(x, (payload.get("parameters") or {}).get("top_k")) for x in
                (inputs if many else [inputs])]
         return per if many else per[0]
 
-    from hf_frame.core import local_dispatch
+    from hf_frame.backends import local_dispatch
 
     monkeypatch.setattr(local_dispatch, "run_local", fake_run_local)
     df = pd.DataFrame({"img": [str(p) for p in images]})

@@ -14,7 +14,6 @@ from typing import Any, Sequence
 
 from ..errors import FatalRequestError, InputError, RowRequestError
 from .. import runtime
-from ..backends.remote import http
 from ..runtime import get_cache
 from ..tasks.base import Call, RowFailure
 from . import keys
@@ -207,14 +206,7 @@ class _Sender:
             self._publish(key, result, None)
 
     async def _dispatch(self, items: list[Any]) -> Any:
-        call = self.call
-        if call.settings.provider == "local":
-            from .local_dispatch import run_local
-
-            payload = await self.task.build_local_payload(call, items)
-            return await run_local(call, payload)
-        request = await self.task.build_request(call, items)
-        return await http.send(request, call.settings, task=self.task.name, model=call.model)
+        return await self.call.backend.send(self.task, self.call, items)
 
     def _note_client_error(self, exc: RowRequestError) -> None:
         """Stop the call when the first different inputs all fail the same way: that is systematic.

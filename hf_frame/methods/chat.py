@@ -14,6 +14,7 @@ import dataclasses
 import re
 from typing import Any
 
+from ..backends import backend_for
 from ..config import resolve_settings
 from ..formats.prompting import PromptTemplate, is_template
 from ..formats.structured import arrow_type, normalize_schema, response_format as _response_format
@@ -31,7 +32,7 @@ def _wire_model(model: str | None, settings: dict) -> tuple[str, dict]:
     """The ``model`` field of the body: a router model id (with a ``:provider`` suffix when a
     provider other than the default is set), or the served name on a self-hosted endpoint."""
     resolved = resolve_settings(**settings)
-    if resolved.provider == "local":
+    if backend_for(resolved).unsupported("chat-completion"):
         raise ValueError(
             "chat: provider='local' has no chat backend; run an OpenAI-compatible server "
             "(llama.cpp, vLLM, TGI) and pass endpoint='http://localhost:8080'"

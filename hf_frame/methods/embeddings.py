@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 
 from .. import runtime
+from ..backends import backend_for
 from ..config import resolve_settings
 from ..core import engine
 from ..errors import RowRequestError
@@ -278,7 +279,7 @@ def _embed_options(api: str | None, settings: dict, normalize: bool, truncate: b
         api = detect_api(resolved.endpoint)
     if api not in APIS:
         raise ValueError(f"{method}: api must be one of {list(APIS)}, got {api!r}")
-    if api != "hf" and not resolved.endpoint and resolved.provider != "local":
+    if api != "hf" and not resolved.endpoint and backend_for(resolved).kind != "local":
         raise ValueError(f"{method}: api={api!r} needs endpoint='http://host:port' (the server's base URL)")
     if encoding_format not in (None, "float", "base64"):
         raise ValueError(f"{method}: encoding_format must be 'float' or 'base64', got {encoding_format!r}")

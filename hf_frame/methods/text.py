@@ -6,13 +6,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Sequence
 
+from ..backends import backend_for
 from ..config import resolve_settings
 from ..formats.cells import is_missing
 from . import checks
 from .job import FRAME, Input, Job, make_job, reject_unknown, split_kwargs
-
-MAX_ZERO_SHOT_LABELS = 10
-
 
 def classify(col: Any, *, top_k: int | None = 1, model: str | None = None, parameters: dict | None = None,
              prefix: str | None = None, **settings: Any) -> Job:
@@ -44,14 +42,14 @@ def zero_shot(col: Any, labels: Sequence[str] | None = None, *, multi_label: boo
     settings, extra = split_kwargs(settings)
     reject_unknown("zero_shot", extra)
     labels = checks.candidate_labels("zero_shot", labels, "['price', 'quality']")
-    remote = resolve_settings(**settings).provider != "local"
-    if remote and len(labels) > MAX_ZERO_SHOT_LABELS and not multi_label:
+    limit = backend_for(resolve_settings(**settings)).max_zero_shot_labels
+    if limit and len(labels) > limit and not multi_label:
         raise ValueError(
-            f"zero_shot: {len(labels)} labels, but the API scores at most {MAX_ZERO_SHOT_LABELS} per request. "
+            f"zero_shot: {len(labels)} labels, but the API scores at most {limit} per request. "
             "With multi_label=True the labels are scored independently and hf_frame splits them across requests; "
             "with multi_label=False the scores are normalised over all labels, which cannot be split."
         )
-    chunks = [labels[i : i + MAX_ZERO_SHOT_LABELS] for i in range(0, len(labels), MAX_ZERO_SHOT_LABELS)] if remote else [labels]
+    chunks = [labels[i : i + limit] for i in range(0, len(labels), limit)] if limit else [labels]
     jobs = [
         make_job("zero_shot", "zero-shot-classification", [Input("col", col)], model=model, parameters=parameters,
                  wire={"candidate_labels": chunk, "multi_label": multi_label, "hypothesis_template": hypothesis_template},

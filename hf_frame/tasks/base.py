@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from ..config import Settings
 from ..errors import InputTypeError
+from ..backends import Backend, backend_for
 from ..backends.remote.http import Request
 from ..formats.cells import is_missing
 
@@ -53,11 +54,14 @@ class Call:
     input_names: tuple[str, ...] = ()  # the columns (or "literal") feeding each input, for messages
 
     @property
+    def backend(self) -> Backend:
+        """Where this call runs (decided by its settings)."""
+        return backend_for(self.settings)
+
+    @property
     def route(self) -> str:
         """Where answers come from, as part of the cache key (never includes the token)."""
-        if self.settings.provider == "local":
-            return "local"
-        return self.task.url(self)
+        return self.backend.route(self.task, self)
 
 
 def drop_none(mapping: dict) -> dict:
@@ -102,9 +106,7 @@ class Task:
         return f"{url}/pipeline/{self.name}" if self.pipeline_route else url
 
     def batch_size(self, call: Call) -> int:
-        if self.batchable and (self.remote_batch or call.settings.provider == "local"):
-            return call.settings.batch_size
-        return 1
+        return call.backend.batch_size(self, call)
 
     # -- rows -> items -> requests -----------------------------------------------------------
     def prepare(self, call: Call, values: tuple, row: Any) -> Any:

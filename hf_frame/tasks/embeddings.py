@@ -172,7 +172,7 @@ class FeatureExtraction(Task):
 
     def url(self, call):
         api = self.api(call)
-        if api == "hf" or call.settings.provider == "local":
+        if api == "hf" or call.backend.kind == "local":
             return super().url(call)
         if not call.settings.endpoint:
             raise ValueError(f"embed: api={api!r} needs endpoint='http://host:port' (the server's base URL)")

@@ -6,8 +6,8 @@ import asyncio
 import threading
 from typing import Any
 
+from ..config import Settings
 from ..errors import FatalRequestError, RowRequestError
-from ..tasks.base import Call
 
 _backends: dict[tuple, Any] = {}
 _lock = threading.Lock()
@@ -16,35 +16,34 @@ _lock = threading.Lock()
 _compute = None
 
 
-def _backend(call: Call):
+def _backend(settings: Settings):
     from ..local import LocalBackend
 
-    key = (call.settings.device, call.settings.batch_size)
+    key = (settings.device, settings.batch_size)
     with _lock:
         if key not in _backends:
-            _backends[key] = LocalBackend(device=call.settings.device, batch_size=call.settings.batch_size)
+            _backends[key] = LocalBackend(device=settings.device, batch_size=settings.batch_size)
         return _backends[key]
 
 
-async def run_local(call: Call, payload: dict) -> Any:
+async def run_local(task: str, model: str | None, settings: Settings, payload: dict) -> Any:
+    """The HF-API-shaped answer of the local model for ``payload``; request errors as the remote backend's."""
     global _compute
     if _compute is None:
         _compute = asyncio.Semaphore(1)
     from ..local import LocalModelLoadError
 
-    backend = _backend(call)
+    backend = _backend(settings)
     async with _compute:
         try:
-            return await asyncio.to_thread(backend.run, call.task.name, call.model, payload)
+            return await asyncio.to_thread(backend.run, task, model, payload)
         except LocalModelLoadError as exc:  # the same for every row: stop now, not once per batch
             raise FatalRequestError(
-                f"{call.task.name} (local, model {call.model!r}) cannot run: {exc}",
-                task=call.task.name, model=call.model or "",
+                f"{task} (local, model {model!r}) cannot run: {exc}", task=task, model=model or "",
             ) from exc
         except ValueError as exc:  # LocalModelError: bad input or a model that cannot be loaded
             # status 400: the engine treats repeated identical failures (a model that cannot
             # load fails every row the same way) as systematic and stops the call.
             raise RowRequestError(
-                f"{call.task.name} (local, model {call.model!r}) failed: {exc}",
-                status=400, task=call.task.name, model=call.model or "",
+                f"{task} (local, model {model!r}) failed: {exc}", status=400, task=task, model=model or "",
             ) from exc
