@@ -31,9 +31,9 @@ from contextlib import contextmanager
 
 import httpx
 import pandas as pd
+from _common import fake_hub_process
 
 import hf_frame  # noqa: F401  (registers DataFrame.hf)
-from _common import fake_hub_process
 
 MODEL = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
 
@@ -130,7 +130,8 @@ def main() -> None:
                              ("hf_frame (default: raw aiohttp)", {})]:
             cache = os.path.join(tmp, label.replace(" ", "_"))
             hub.reset()
-            results[label] = (timed(lambda: df.hf.classify("review", model=MODEL, cache=cache, **common, **extra)), hub.count())
+            results[label] = (timed(lambda cache=cache, extra=extra: df.hf.classify(
+                "review", model=MODEL, cache=cache, **common, **extra)), hub.count())
         hub.reset()
         cache = os.path.join(tmp, "hf_frame_(default:_raw_aiohttp)")
         results["hf_frame, rerun (warm cache)"] = (timed(lambda: df.hf.classify("review", model=MODEL, cache=cache, **common)), hub.count())

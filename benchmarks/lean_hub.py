@@ -24,7 +24,7 @@ from fake_hub import answers  # noqa: E402
 
 
 class _Connection(asyncio.Protocol):
-    def __init__(self, hub: "LeanHub") -> None:
+    def __init__(self, hub: LeanHub) -> None:
         self.hub = hub
         self.buffer = b""
         self.transport: asyncio.Transport | None = None

@@ -614,7 +614,6 @@ def run_method(args: argparse.Namespace) -> int:
     positional, kwargs, used = method_call(args, [str(c) for c in df.columns])
     kwargs.update(settings)
 
-    import hf_frame  # noqa: F401  (registers the accessors and every method)
     from .methods import METHODS
     from .adapters.pandas import run_job_on_frame
 
@@ -679,7 +678,7 @@ def run_demo(args: argparse.Namespace) -> int:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-    import hf_frame  # noqa: F401
+    from .adapters import pandas as _pandas_accessor  # noqa: F401  (registers DataFrame.hf)
     from . import data
     from .config import resolve_settings
     from .local import minilm_path

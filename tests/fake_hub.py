@@ -39,8 +39,8 @@ import json
 import re
 import socket
 import struct
-import time
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass

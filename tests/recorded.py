@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+
 def _find_recorded_dir() -> Path:
     """$HF_RECORDED_DIR, else ``shared/hf-recorded`` beside the checkout, else the workplace's copy."""
     candidates = [Path(__file__).resolve().parents[2] / "shared" / "hf-recorded", Path("/work/shared/hf-recorded")]

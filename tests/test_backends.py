@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pytest
+from fake_hub import answers
 
 import hf_frame
-from fake_hub import answers
 from hf_frame.errors import RowErrors, RowErrorWarning
 
 HAS_PANDAS = importlib.util.find_spec("pandas") is not None

@@ -16,15 +16,15 @@ import httpx
 import pandas as pd
 import pyarrow as pa
 import pytest
+from fake_hub import answers
+from recorded import body, interactions
 
 import hf_frame
-from fake_hub import answers
 from hf_frame import methods
-from hf_frame.methods.chat import chat
 from hf_frame.errors import FatalRequestError, InputTypeError, RowErrors, RowErrorWarning
 from hf_frame.formats.prompting import TemplateError
+from hf_frame.methods.chat import chat
 from hf_frame.tasks.chat import chat_completions_url
-from recorded import body, interactions
 
 MODEL = "meta-llama/Llama-3.1-8B-Instruct"
 
@@ -475,7 +475,6 @@ def test_polars_streaming_usage_adds_up_over_batches(hf):
 
 def test_module_doctests():
     import doctest
-
     import importlib
 
     chat_module = importlib.import_module("hf_frame.methods.chat")

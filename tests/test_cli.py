@@ -18,9 +18,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from fake_hub import answers
 
 import hf_frame
-from fake_hub import answers
 from hf_frame import cli
 
 REVIEWS = ["I love it", "Terrible, broke after a day", "I love it", "great value for Sarah in Paris", "meh"]

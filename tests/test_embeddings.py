@@ -13,14 +13,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from fake_hub import answers
 
 import hf_frame
-from fake_hub import answers
 from hf_frame import methods
-from hf_frame.methods import embeddings
-from hf_frame.formats.chunking import chunk_text, parse_chunking
-from hf_frame.methods.embeddings import column_vectors, cosine_scores, rank_scores, top_k_rows
 from hf_frame.errors import RowErrorWarning, RowRequestError
+from hf_frame.formats.chunking import chunk_text, parse_chunking
+from hf_frame.methods import embeddings
+from hf_frame.methods.embeddings import column_vectors, cosine_scores, rank_scores, top_k_rows
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ import httpx
 import numpy as np
 import pytest
 from fake_hub import FakeHub, Route, answers, parse_route
-
 from recorded import RECORDED_DIR as RECORDED  # noqa: E402
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 

@@ -34,6 +34,7 @@ np = pytest.importorskip("numpy")
 
 import local_models as lm  # noqa: E402  (tests/ is on sys.path via conftest.py)
 from local_models import tiny  # noqa: E402,F401  (a fixture)
+from recorded import RECORDED_DIR as RECORDED  # noqa: E402
 
 from hf_frame.local import (  # noqa: E402
     SUPPORTED_TASKS,
@@ -44,7 +45,6 @@ from hf_frame.local import (  # noqa: E402
     minilm_path,
 )
 
-from recorded import RECORDED_DIR as RECORDED  # noqa: E402
 NER_TEXT = "My name is Sarah Jessica Parker but you can call me Jessica and I work for Google in Paris"
 QA_CONTEXT = "My name is Sarah Jessica Parker. I live in Paris, the capital of France, and work for Google."
 TABLE = {"Repository": ["Transformers", "Datasets", "Tokenizers"], "Stars": ["36542", "4512", "3934"]}

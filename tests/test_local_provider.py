@@ -32,9 +32,9 @@ sentence_transformers = pytest.importorskip("sentence_transformers")
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from local_models import tiny  # noqa: E402,F401  (a fixture; tests/ is on sys.path via conftest.py)
 
 import hf_frame  # noqa: E402
-from local_models import tiny  # noqa: E402,F401  (a fixture; tests/ is on sys.path via conftest.py)
 from hf_frame.errors import FatalRequestError  # noqa: E402
 from hf_frame.local import LocalBackend, minilm_path  # noqa: E402
 

@@ -27,9 +27,10 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from recorded import RECORDED_DIR as RECORDED  # noqa: E402
 
-from hf_frame.formats import media
 from hf_frame.errors import InputError
+from hf_frame.formats import media
 from hf_frame.formats.media import (
     MediaError,
     MediaRef,
@@ -44,7 +45,6 @@ from hf_frame.formats.media import (
     validate_kind,
 )
 
-from recorded import RECORDED_DIR as RECORDED  # noqa: E402
 needs_recorded = pytest.mark.skipif(not RECORDED.is_dir(), reason=f"{RECORDED} is absent")
 
 

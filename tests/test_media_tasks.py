@@ -24,6 +24,7 @@ import pyarrow as pa
 import pytest
 from fake_hub import answers
 from PIL import Image
+from recorded import RECORDED_DIR as RECORDED  # noqa: E402
 
 import hf_frame
 from hf_frame import decode_mask
@@ -31,8 +32,6 @@ from hf_frame.errors import InputTypeError, RowErrors, RowErrorWarning
 from hf_frame.methods import METHODS
 from hf_frame.tasks import TASKS
 from hf_frame.tasks import media as media_tasks
-
-from recorded import RECORDED_DIR as RECORDED  # noqa: E402
 
 MEDIA_METHODS = ["classify_image", "zero_shot_image", "detect", "segment", "caption", "transcribe", "classify_audio"]
 

@@ -14,9 +14,9 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from fake_hub import answers
 
 import hf_frame
-from fake_hub import answers
 from hf_frame.errors import FatalRequestError, InputTypeError, RowErrors, RowErrorWarning
 
 TEXTS = ["I love it", "terrible", "I love it", "great value", "terrible", "meh", "I love it"]

@@ -16,8 +16,9 @@ import pytest
 
 pl = pytest.importorskip("polars")
 
-import hf_frame  # noqa: E402
 from fake_hub import _png, answers  # noqa: E402
+
+import hf_frame  # noqa: E402
 from hf_frame.adapters import polars as hf_polars  # noqa: E402
 from hf_frame.errors import FatalRequestError, RowErrors  # noqa: E402
 from hf_frame.methods import METHODS, Input, make_job  # noqa: E402
@@ -56,7 +57,7 @@ def test_hf_is_registered_on_every_polars_object():
     # rerank(query, col): the Series/Expr is ``col``, so ``query`` stays
     assert list(inspect.signature(hf_polars.ExprNamespace.rerank).parameters)[:2] == ["self", "query"]
     with pytest.raises(AttributeError, match="no method 'nope'"):
-        pl.col("a").hf.nope
+        pl.col("a").hf.nope  # noqa: B018  (the attribute access itself must raise)
 
 
 def test_methods_registered_later_resolve_on_every_namespace(hf, monkeypatch):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from recorded import body, interactions
 
 from hf_frame import methods
-from recorded import body, interactions
 
 
 def parse_one(job: methods.Job, answer, item):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from typing import List, Literal, Optional, Union
+from typing import Literal, Optional, Union
 
 import pyarrow as pa
 import pytest
+from recorded import RECORDED_DIR  # noqa: E402
 
 from hf_frame.formats.structured import (
     SchemaMismatch,
@@ -17,8 +18,6 @@ from hf_frame.formats.structured import (
     response_format,
     validate,
 )
-
-from recorded import RECORDED_DIR  # noqa: E402
 
 RECORDED = RECORDED_DIR / "chat_completion_with_response_format.json"
 
@@ -54,7 +53,7 @@ def test_mapping_lists_nested_literal_optional():
     schema = normalize_schema(
         {
             "tags": list[str],
-            "counts": List[int],
+            "counts": list[int],
             "address": {"city": str, "zip": Optional[str]},
             "label": Literal["pos", "neg"],
             "stars": Literal[1, 2, 3],

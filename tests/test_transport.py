@@ -8,11 +8,11 @@ import time
 import httpx
 import pytest
 
-from hf_frame.config import resolve_settings
 from hf_frame import runtime as runner
-from hf_frame.errors import FatalRequestError, RowRequestError
 from hf_frame.backends.remote import http, retry
 from hf_frame.backends.remote.limits import RateLimiter
+from hf_frame.config import resolve_settings
+from hf_frame.errors import FatalRequestError, RowRequestError
 
 TOKEN = "hf_secret_value_987"
 

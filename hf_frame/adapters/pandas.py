@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from ..methods import METHODS, Job
+from ..methods import Job
 from . import common
 
 

@@ -31,7 +31,7 @@ import dataclasses
 import functools
 import inspect
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import polars as pl
 import pyarrow as pa

@@ -12,8 +12,8 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from ..errors import FatalRequestError, InputError, RowRequestError
 from .. import runtime
+from ..errors import FatalRequestError, InputError, RowRequestError
 from ..runtime import get_cache
 from ..tasks.base import Call, RowFailure
 from . import keys

@@ -42,9 +42,9 @@ Every :class:`MediaError` message names the offending path or URL -- never file 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import base64
 import binascii
+import contextlib
 import hashlib
 import io
 import os

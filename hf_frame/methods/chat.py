@@ -17,7 +17,8 @@ from typing import Any
 from ..backends import backend_for
 from ..config import resolve_settings
 from ..formats.prompting import PromptTemplate, is_template
-from ..formats.structured import arrow_type, normalize_schema, response_format as _response_format
+from ..formats.structured import arrow_type, normalize_schema
+from ..formats.structured import response_format as _response_format
 from ..tasks.chat import DETAIL_FIELDS, ChatCompletion
 from .job import Input, Job, make_job, split_kwargs
 

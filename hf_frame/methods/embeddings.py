@@ -37,16 +37,15 @@ from ..errors import RowRequestError
 from ..formats.cells import is_missing
 from ..formats.chunking import Chunk, ChunkingSettings, chunk_many, parse_chunking
 from ..tasks.base import require_text
-from . import checks
-from .job import ERROR_FIELD, Input, Job, make_job, reject_unknown, split_kwargs
 from ..tasks.embeddings import (
     APIS,
-    TextRanking,
     chunk_type,
     detect_api,
     matrix_to_array,
     normalize_rows,
 )
+from . import checks
+from .job import ERROR_FIELD, Input, Job, make_job, reject_unknown, split_kwargs
 
 __all__ = ["EmbedJob", "RerankJob", "SearchJob", "cosine_scores", "embed", "rerank", "search", "top_k_rows"]
 

@@ -52,7 +52,7 @@ class Job:
     # chosen rows of the frame, in the order given, with the columns select() returns.
     returns_rows: ClassVar[bool] = False
 
-    def bind_table(self, table: dict[str, list[str]]) -> "Job":
+    def bind_table(self, table: dict[str, list[str]]) -> Job:
         """A copy whose calls carry ``table`` (table_qa answers questions about it)."""
         calls = [dataclasses.replace(c, options={**c.options, "table": table}) for c in self.calls]
         return dataclasses.replace(self, calls=calls, table=table)

@@ -12,6 +12,7 @@ from ..formats.cells import is_missing
 from . import checks
 from .job import FRAME, Input, Job, make_job, reject_unknown, split_kwargs
 
+
 def classify(col: Any, *, top_k: int | None = 1, model: str | None = None, parameters: dict | None = None,
              prefix: str | None = None, **settings: Any) -> Job:
     """Text classification. Outputs ``label``, ``score``; with ``top_k`` > 1 or None also ``labels``.

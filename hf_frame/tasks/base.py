@@ -14,10 +14,10 @@ from typing import Any, Hashable, Sequence
 
 import pyarrow as pa
 
-from ..config import Settings
-from ..errors import InputTypeError
 from ..backends import Backend, backend_for
 from ..backends.remote.http import Request
+from ..config import Settings
+from ..errors import InputTypeError
 from ..formats.cells import is_missing
 
 
@@ -44,7 +44,7 @@ class Call:
       shown (chat's ``details`` columns, how often an invalid reply is asked again).
     """
 
-    task: "Task"
+    task: Task
     model: str | None
     parameters: dict = field(default_factory=dict)
     options: dict = field(default_factory=dict)
