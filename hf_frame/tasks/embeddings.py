@@ -28,7 +28,6 @@ import pyarrow as pa
 from .base import Call, Task, drop_none
 
 APIS = ("hf", "tei", "openai")
-POOLINGS = ("mean", None)
 
 
 def endpoint_url(endpoint: str, route: str) -> str:
