@@ -72,7 +72,7 @@ async def execute(call: Call, rows: Sequence[tuple], labels: Sequence[Any] | Non
     unique: dict[str, Any] = {}
     weight: dict[str, int] = {}
     maker = keys.KeyMaker(task=task.name, model=call.model, route=call.route,
-                          parameters=[call.parameters, call.options])
+                          parameters=[call.parameters, call.body, call.options])
     text_keys: dict[str, str] = {}  # duplicate texts (the common case) are hashed once
     for i, item in enumerate(items):
         if item is None:

@@ -272,7 +272,8 @@ def _as_list(values: Any) -> list[Any]:
 
 def _embed_options(api: str | None, settings: dict, normalize: bool, truncate: bool | None,
                    dimensions: int | None, prompt_name: str | None, encoding_format: str | None,
-                   method: str) -> dict:
+                   method: str) -> tuple[str, dict]:
+    """The embeddings API flavour, and the fields sent at the root of the body."""
     resolved = resolve_settings(**settings)
     if api is None:
         api = detect_api(resolved.endpoint)
@@ -284,11 +285,11 @@ def _embed_options(api: str | None, settings: dict, normalize: bool, truncate: b
         raise ValueError(f"{method}: encoding_format must be 'float' or 'base64', got {encoding_format!r}")
     if encoding_format is not None and api != "openai":
         raise ValueError(f"{method}: encoding_format is only for api='openai' (OpenAI-compatible /v1/embeddings)")
-    options: dict[str, Any] = {"api": api, "root": {"normalize": normalize, "truncate": truncate,
-                                                     "prompt_name": prompt_name, "dimensions": dimensions}}
+    body: dict[str, Any] = {"normalize": normalize, "truncate": truncate, "prompt_name": prompt_name,
+                            "dimensions": dimensions}
     if api == "openai":
-        options["encoding_format"] = encoding_format or "float"
-    return options
+        body["encoding_format"] = encoding_format or "float"
+    return api, body
 
 
 def _build_embed(method: str, col: Any, *, chunking: Any, pooling: Any, api: str | None, normalize: bool,
@@ -306,9 +307,9 @@ def _build_embed(method: str, col: Any, *, chunking: Any, pooling: Any, api: str
     if pooling not in ("mean", None):
         raise ValueError(f"{method}: pooling must be 'mean' or None, got {pooling!r}")
     chunk_settings = parse_chunking(chunking)
-    options = _embed_options(api, settings, normalize, truncate, dimensions, prompt_name, encoding_format, method)
+    api, body = _embed_options(api, settings, normalize, truncate, dimensions, prompt_name, encoding_format, method)
     base = make_job(method, "feature-extraction", [Input("col", col)], model=model, parameters=parameters,
-                    options=options, prefix=prefix, settings=settings)
+                    options={"api": api}, body=body, prefix=prefix, settings=settings)
     call = base.calls[0]
     output_call = dataclasses.replace(call, options={**call.options, "dim": dim or dimensions, "pooling": pooling})
     return (job_class or EmbedJob)(method=method, calls=[call], inputs=base.inputs, prefix=prefix,
@@ -555,7 +556,7 @@ def rerank(query: str, col: Any, *, top_n: int | None = None, raw_scores: bool =
         raise ValueError("rerank: needs endpoint='http://host:port' (a Text Embeddings Inference server running "
                          "a reranker, e.g. BAAI/bge-reranker-base; its /rerank route is used)")
     base = make_job("rerank", "text-ranking", [Input("col", col)], model=model, parameters=parameters,
-                    options={"query": query, "raw_scores": bool(raw_scores), "truncate": truncate},
+                    body={"query": query, "raw_scores": bool(raw_scores), "truncate": truncate},
                     prefix=prefix, settings=settings)
     return RerankJob(method="rerank", calls=base.calls, inputs=base.inputs, prefix=prefix, top_n=top_n)
 

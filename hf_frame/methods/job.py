@@ -54,7 +54,7 @@ class Job:
 
     def bind_table(self, table: dict[str, list[str]]) -> Job:
         """A copy whose calls carry ``table`` (table_qa answers questions about it)."""
-        calls = [dataclasses.replace(c, options={**c.options, "table": table}) for c in self.calls]
+        calls = [dataclasses.replace(c, body={**c.body, "table": table}) for c in self.calls]
         return dataclasses.replace(self, calls=calls, table=table)
 
     def arrange(self, columns: list[Sequence[Any]], literal: Sequence[bool]) -> list[Sequence[Any]]:
@@ -168,14 +168,14 @@ def split_kwargs(kwargs: dict[str, Any]) -> tuple[dict, dict]:
 
 
 def make_job(method: str, task_name: str, inputs: list[Input], *, model: str | None, parameters: dict | None,
-             wire: dict | None = None, options: dict | None = None, prefix: str | None = None,
+             wire: dict | None = None, body: dict | None = None, options: dict | None = None, prefix: str | None = None,
              settings: dict | None = None, **extra: Any) -> Job:
     """Resolve settings, model and parameters into a one-call :class:`Job`."""
     task = TASKS[task_name]
     resolved = resolve_settings(**(settings or {}))
     merged = {**(wire or {}), **(parameters or {})}
     call = Call(task=task, model=model or task.default_model, parameters={k: v for k, v in merged.items() if v is not None},
-                options=options or {}, settings=resolved)
+                options=options or {}, body=body or {}, settings=resolved)
     return Job(method=method, calls=[call], inputs=inputs, prefix=prefix, **extra)
 
 

@@ -179,14 +179,15 @@ class FeatureExtraction(Task):
 
     def payload(self, call, items):
         api = self.api(call)
-        root = drop_none(call.options.get("root", {}))
+        root = drop_none(call.body)
         if api == "openai":
             body = {"input": list(items), "model": call.model,
-                    "encoding_format": call.options.get("encoding_format") or "float"}
+                    "encoding_format": root.get("encoding_format") or "float"}
             if root.get("dimensions"):
                 body["dimensions"] = root["dimensions"]
             return {**body, **drop_none(call.parameters)}
         # Options go at the root of the body for feature-extraction (not under "parameters").
+        root.pop("encoding_format", None)
         body = {"inputs": list(items), **root}
         if call.parameters:
             if api == "tei":
@@ -197,7 +198,8 @@ class FeatureExtraction(Task):
 
     async def build_local_payload(self, call, items):
         # The in-process backend speaks the HF body whatever the remote flavour would have been.
-        body = {"inputs": list(items), **drop_none(call.options.get("root", {}))}
+        body = {"inputs": list(items), **drop_none(call.body)}
+        body.pop("encoding_format", None)
         if call.parameters:
             body["parameters"] = call.parameters
         return body
@@ -206,7 +208,7 @@ class FeatureExtraction(Task):
         if hasattr(answer, "tolist") and not isinstance(answer, np.ndarray):
             answer = answer.tolist()
         vectors = _as_vectors(answer, len(items))
-        if self.api(call) == "openai" and call.options.get("root", {}).get("normalize"):
+        if self.api(call) == "openai" and call.body.get("normalize"):
             vectors = normalize_rows(np.array(vectors, dtype=np.float32))
         return list(vectors)
 
@@ -229,7 +231,7 @@ class FeatureExtraction(Task):
 
 
 class TextRanking(Task):
-    """TEI ``/rerank``: a relevance score of every text for one query (``call.options["query"]``)."""
+    """TEI ``/rerank``: a relevance score of every text for one query (``call.body["query"]``)."""
 
     name, method = "text-ranking", "rerank"
     default_model = None  # the server decides; the endpoint URL is part of the cache key
@@ -242,8 +244,8 @@ class TextRanking(Task):
         return endpoint_url(call.settings.endpoint, "rerank")
 
     def payload(self, call, items):
-        body = {"query": call.options["query"], "texts": list(items),
-                "raw_scores": call.options.get("raw_scores", False), "truncate": call.options.get("truncate")}
+        body = {"query": call.body["query"], "texts": list(items),
+                "raw_scores": call.body.get("raw_scores", False), "truncate": call.body.get("truncate")}
         return {**drop_none(body), **drop_none(call.parameters)}
 
     def parse(self, call, answer, items):

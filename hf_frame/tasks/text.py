@@ -154,13 +154,13 @@ class QuestionAnswering(Task):
 
 
 class TableQuestionAnswering(Task):
-    """The table (``{column: [str, ...]}``) is fixed for the call and lives in ``call.options``."""
+    """The table (``{column: [str, ...]}``) is fixed for the call and sent from ``call.body``."""
 
     name, method = "table-question-answering", "table_qa"
     default_model = "google/tapas-base-finetuned-wtq"
 
     def payload(self, call, items):
-        body = {"inputs": {"query": items[0], "table": call.options["table"]}}
+        body = {"inputs": {"query": items[0], "table": call.body["table"]}}
         if call.parameters:
             body["parameters"] = call.parameters
         return body
