@@ -1,1 +1,1 @@
-"""The framework-free core: keys, the engine, the event-loop runner. Never imports pandas or polars."""
+"""The framework-free core: the engine, cache keys and the progress bar. Never imports pandas or polars."""

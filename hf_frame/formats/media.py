@@ -42,8 +42,6 @@ Every :class:`MediaError` message names the offending path or URL -- never file 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import hashlib
 import io
@@ -62,6 +60,7 @@ import httpx
 
 from ..errors import MediaError
 from .cells import is_missing, is_pil_image
+from .wire import decode_base64, decode_data_uri, encode_base64, is_seekable
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy
@@ -189,7 +188,7 @@ def _describe_str(value: str) -> MediaRef:
             "and local paths can be read"
         )
     if value.startswith("data:"):
-        return MediaRef("bytes", _decode_data_uri(value), f"<data URI, {len(value)} chars>")
+        return MediaRef("bytes", decode_data_uri(value), f"<data URI, {len(value)} chars>")
     return MediaRef("path", Path(value).expanduser(), value)
 
 
@@ -210,18 +209,6 @@ def _describe_dict(value: dict) -> MediaRef | None:
     if path is None or is_missing(path):
         return None  # datasets stores a missing image as {"bytes": None, "path": None}
     return describe(path)
-
-
-def _decode_data_uri(value: str) -> bytes:
-    header, sep, payload = value.partition(",")
-    if not sep:
-        raise MediaError(f"malformed data URI (no comma): {value[:40]}...")
-    if header.endswith(";base64"):
-        try:
-            return base64.b64decode(payload, validate=False)
-        except binascii.Error as exc:
-            raise MediaError(f"data URI has invalid base64: {exc}") from None
-    return unquote(payload).encode("latin-1")
 
 
 def _display_url(url: str) -> str:
@@ -396,11 +383,7 @@ async def fingerprint(
     if ref.source == "path":
         return await asyncio.to_thread(_hash_path, ref.value, ref.name, limit)
     if ref.source == "file" and not ref._buffer:
-        try:
-            seekable = ref.value.seekable()
-        except Exception:
-            seekable = False
-        if seekable:
+        if is_seekable(ref.value):
             return await asyncio.to_thread(_hash_seekable_file, ref.value, ref.name, limit)
     # url, bytes, pil, non-seekable file: the bytes are in memory anyway
     return hashlib.sha256(await load(ref, fetcher, max_bytes=max_bytes)).hexdigest()
@@ -556,10 +539,7 @@ def _hash_seekable_file(f, name: str, limit: int) -> str:
 
 def _read_file_object(ref: MediaRef, limit: int) -> bytes:
     f = ref.value
-    try:
-        seekable = f.seekable()
-    except Exception:
-        seekable = False
+    seekable = is_seekable(f)
     if seekable:
         f.seek(0)
     size = _regular_file_size(f)
@@ -614,47 +594,77 @@ def sniff(data: bytes) -> str | None:
     True
     """
     head = bytes(data[:64])
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return "audio/wav"
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return "image/tiff"
-    if head[:2] == b"BM" and int.from_bytes(head[14:18], "little") in _BMP_HEADER_SIZES:
-        return "image/bmp"  # "BM" alone is too weak: also check the DIB header size
-    if head.startswith(b"\x00\x00\x00\x0cjP  \r\n\x87\n") or head.startswith(b"\xff\x4f\xff\x51"):
-        return "image/jp2"
-    if head[:4] == b"fLaC":
-        return "audio/flac"
-    if head[:3] == b"ID3":
-        return "audio/mpeg"
+    for offset, magic, content_type in _SIGNATURES:
+        if head[offset : offset + len(magic)] == magic:
+            return content_type
+    for check in _SPECIAL_SIGNATURES:
+        content_type = check(head)
+        if content_type is not None:
+            return content_type
+    return None
+
+
+# Fixed magic bytes at a fixed offset: (offset, magic, content type), checked in order.
+_SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"\x89PNG\r\n\x1a\n", "image/png"),
+    (0, b"\xff\xd8\xff", "image/jpeg"),
+    (0, b"GIF87a", "image/gif"),
+    (0, b"GIF89a", "image/gif"),
+    (0, b"II*\x00", "image/tiff"),
+    (0, b"MM\x00*", "image/tiff"),
+    (0, b"\x00\x00\x00\x0cjP  \r\n\x87\n", "image/jp2"),
+    (0, b"\xff\x4f\xff\x51", "image/jp2"),
+    (0, b"fLaC", "audio/flac"),
+    (0, b"ID3", "audio/mpeg"),
+    (0, b"OggS", "audio/ogg"),
+)
+
+
+def _riff(head: bytes) -> str | None:
+    if head[:4] == b"RIFF":
+        return {b"WEBP": "image/webp", b"WAVE": "audio/wav"}.get(head[8:12])
+    return None
+
+
+def _bmp(head: bytes) -> str | None:
+    # "BM" alone is too weak: also check the DIB header size
+    return "image/bmp" if head[:2] == b"BM" and int.from_bytes(head[14:18], "little") in _BMP_HEADER_SIZES else None
+
+
+def _mpeg_frame(head: bytes) -> str | None:
+    # MPEG audio frame sync; layer bits 00 mean an AAC ADTS stream instead of mp3
     if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
-        # MPEG audio frame sync; layer bits 00 mean an AAC ADTS stream instead of mp3
         return "audio/aac" if head[1] & 0x06 == 0 else "audio/mpeg"
-    if head[:4] == b"OggS":
-        return "audio/ogg"
-    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
-        return "audio/aiff"
-    if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand in _HEIF_BRANDS:
-            return _HEIF_BRANDS[brand]
-        if brand in _M4A_BRANDS:
-            return "audio/mp4"
-        if brand == b"qt  ":
-            return "video/quicktime"
-        return "video/mp4"
-    if head[:4] == b"\x00\x00\x01\x00" and len(head) >= 6 and head[4:6] != b"\x00\x00":
-        return "image/x-icon"
+    return None
+
+
+def _aiff(head: bytes) -> str | None:
+    return "audio/aiff" if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC") else None
+
+
+def _iso_media(head: bytes) -> str | None:
+    if head[4:8] != b"ftyp":
+        return None
+    brand = head[8:12]
+    if brand in _HEIF_BRANDS:
+        return _HEIF_BRANDS[brand]
+    if brand in _M4A_BRANDS:
+        return "audio/mp4"
+    return "video/quicktime" if brand == b"qt  " else "video/mp4"
+
+
+def _ico(head: bytes) -> str | None:
+    return "image/x-icon" if head[:4] == b"\x00\x00\x01\x00" and len(head) >= 6 and head[4:6] != b"\x00\x00" else None
+
+
+def _matroska(head: bytes) -> str | None:
     if head[:4] == b"\x1a\x45\xdf\xa3":
         return "video/webm" if b"webm" in head else "video/x-matroska"
     return None
+
+
+# Signatures that need more than a prefix, checked in order after _SIGNATURES.
+_SPECIAL_SIGNATURES = (_riff, _bmp, _mpeg_frame, _aiff, _iso_media, _ico, _matroska)
 
 
 def validate_kind(data: bytes, kind: Kind, name: str | None = None) -> str:
@@ -691,15 +701,6 @@ def validate_kind(data: bytes, kind: Kind, name: str | None = None) -> str:
 # --------------------------------------------------------------------------------------------
 # requests and responses
 # --------------------------------------------------------------------------------------------
-
-
-def encode_base64(data: bytes) -> str:
-    """Standard base64 text of ``data``.
-
-    >>> encode_base64(b"abc")
-    'YWJj'
-    """
-    return base64.b64encode(data).decode("ascii")
 
 
 def to_request(
@@ -742,11 +743,7 @@ def decode_mask(mask: bytes | str) -> numpy.ndarray:
     import numpy as np
 
     if isinstance(mask, str):
-        text = mask.split(",", 1)[1] if mask.startswith("data:") else mask
-        try:
-            mask = base64.b64decode(text, validate=True)
-        except binascii.Error as exc:
-            raise MediaError(f"mask is not valid base64: {exc}") from None
+        mask = decode_base64(mask, what="mask")
     try:
         with image_module.open(io.BytesIO(mask)) as image:
             image.load()

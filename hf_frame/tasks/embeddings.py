@@ -19,12 +19,12 @@ Reranking (``text-ranking``) posts ``{"query", "texts": [...]}`` to TEI's ``{end
 
 from __future__ import annotations
 
-import base64
 from typing import Any, Sequence
 
 import numpy as np
 import pyarrow as pa
 
+from ..formats.wire import decode_base64
 from .base import Call, Task, drop_none
 
 APIS = ("hf", "tei", "openai")
@@ -55,7 +55,7 @@ def detect_api(endpoint: str | None) -> str:
 def _decode_vector(embedding: Any) -> Any:
     """An OpenAI ``data[i].embedding``: a list of floats, or base64 of little-endian float32."""
     if isinstance(embedding, str):
-        return np.frombuffer(base64.b64decode(embedding), dtype="<f4")
+        return np.frombuffer(decode_base64(embedding, what="embedding", strict=False), dtype="<f4")
     return embedding
 
 

@@ -23,8 +23,6 @@ Parsers accept every answer shape the HF API and local pipelines produce; result
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import hashlib
 import os
 from dataclasses import dataclass
@@ -37,6 +35,7 @@ from ..errors import InputTypeError
 from ..formats import media
 from ..formats.cells import is_missing, is_pil_image
 from ..formats.media import MediaError, MediaRef
+from ..formats.wire import decode_base64, encode_base64, is_seekable
 from .base import Call, RowFailure, Task, drop_none, input_name
 from .text import RankedLabelsOutput, _label_scores, _num
 
@@ -106,12 +105,7 @@ def _read_head(ref: MediaRef) -> bytes:
 
 
 def _seekable(ref: MediaRef) -> bool:
-    if ref.source != "file" or ref._buffer:
-        return False
-    try:
-        return bool(ref.value.seekable())
-    except Exception:
-        return False
+    return ref.source == "file" and not ref._buffer and is_seekable(ref.value)
 
 
 _MEDIA_TYPES = (str, os.PathLike, bytes, bytearray, memoryview, dict)
@@ -317,7 +311,7 @@ class ImageSegmentation(MediaTask):
         for seg in _objects(answer, "segments"):
             mask = seg.get("mask")
             if isinstance(mask, (bytes, bytearray)):  # a local backend may hand bytes over
-                mask = base64.b64encode(mask).decode("ascii")
+                mask = encode_base64(mask)
             elif isinstance(mask, str) and mask.startswith("data:"):
                 mask = mask.split(",", 1)[1]
             out.append({"label": seg.get("label"), "score": _num(seg.get("score")), "mask": mask})
@@ -332,8 +326,8 @@ class ImageSegmentation(MediaTask):
             mask = seg.get("mask")
             if isinstance(mask, str):
                 try:
-                    mask = base64.b64decode(mask, validate=True)
-                except (binascii.Error, ValueError):
+                    mask = decode_base64(mask, what="mask")
+                except MediaError:
                     mask = None
             segments.append({**seg, "mask": mask})
         return {"segments": segments}
