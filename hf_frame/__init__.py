@@ -17,6 +17,8 @@ __version__ = "0.1.0"
 from .config import Settings, configure, resolve_settings  # noqa: E402
 from .core.session import cache_info, clear_cache  # noqa: E402
 from .errors import (  # noqa: E402
+    CacheError,
+    CacheWarning,
     ConfigError,
     FatalRequestError,
     HFFrameError,
@@ -39,6 +41,8 @@ if importlib.util.find_spec("polars") is not None:
     from . import polars as _polars_namespace  # noqa: F401,E402
 
 __all__ = sorted([
+    "CacheError",
+    "CacheWarning",
     "ConfigError",
     "FatalRequestError",
     "HFFrameError",
