@@ -16,6 +16,8 @@ from . import data
 from ._version import __version__
 from .config import Settings, configure, resolve_settings
 from .errors import (
+    CacheError,
+    CacheWarning,
     ConfigError,
     FatalRequestError,
     HFFrameError,
@@ -37,6 +39,8 @@ if importlib.util.find_spec("polars") is not None:
     from .adapters import polars as _polars_adapter  # noqa: F401
 
 __all__ = [
+    "CacheError",
+    "CacheWarning",
     "ConfigError",
     "FatalRequestError",
     "HFFrameError",

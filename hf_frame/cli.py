@@ -167,7 +167,7 @@ _SETTING_HELP = {
     "timeout": "seconds per request",
     "max_retries": "retries of transient failures",
     "retry_backoff": "base seconds of the exponential backoff",
-    "cache": "true (on-disk default), false, 'memory', or a directory / .sqlite path",
+    "cache": "true (on-disk default), false, 'memory', a directory / .sqlite path, or redis://host:port/db",
     "errors": "failed rows: warn, raise (exit 1) or ignore",
     "batch_size": "inputs per request where the API takes lists (every batchable task locally)",
     "device": "torch device for --provider local (cuda, cuda:1, cpu, mps)",
@@ -658,12 +658,12 @@ def run_cache(args: argparse.Namespace) -> int:
     from .runtime import cache_info, clear_cache
 
     settings = settings_from_args(args)
+    removed = clear_cache(**settings) if args.clear else None  # first: --clear also mends a corrupt file
     info = cache_info(**settings)
     if info.get("path") is None:
         print("cache: off or in memory (nothing on disk)")
         return EXIT_OK
-    if args.clear:
-        removed = clear_cache(**settings)
+    if removed is not None:
         print(f"cache: removed {removed} answers from {info['path']}")
         return EXIT_OK
     print(f"cache: {info['entries']} answers, {info['bytes'] / 1e6:.1f} MB in {info['path']}")
@@ -699,7 +699,7 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"hf_frame demo: semantic search and similarity over {len(df)} product reviews")
     print(f"  data:  {data.path()}")
     print(f"  model: {model or 'sentence-transformers/all-MiniLM-L6-v2 (the packaged copy)'}, on {where}")
-    print(f"  cache: {resolved.cache_path or resolved.cache}")
+    print(f"  cache: {resolved.cache_location or 'off'}")
     print("  no network and no token needed" if resolved.provider == "local" else "")
 
     def one_pass(show: bool) -> dict[str, Any]:

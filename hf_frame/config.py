@@ -19,6 +19,7 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import ConfigError
 
@@ -56,20 +57,70 @@ class Settings:
 
     def __repr__(self) -> str:  # the token is never shown, only whether there is one
         shown = ", ".join(
-            f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr
+            f"{f.name}={_shown(f.name, getattr(self, f.name))!r}" for f in fields(self) if f.repr
         )
         return f"Settings(token={'***' if self.token else None!r}, {shown})"
 
     @property
     def cache_path(self) -> Path | None:
-        """The SQLite file of the persistent cache, or None when caching is off or in memory."""
-        if self.cache is False or self.cache == "memory":
+        """The SQLite file of the persistent cache, or None when caching is off, in memory or on a server."""
+        return cache_file(self.cache)
+
+    @property
+    def cache_location(self) -> str | None:
+        """Where answers are kept, fit to show: the SQLite file, ``"memory"``, the server URL with
+        its password replaced by ``***``, or None when caching is off."""
+        if self.cache is False:
             return None
-        if self.cache is True:
-            base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-            return Path(base) / "hf_frame" / "cache.sqlite"
-        path = Path(str(self.cache)).expanduser()
-        return path if path.suffix in (".sqlite", ".db") else path / "cache.sqlite"
+        if is_cache_url(self.cache):
+            return redact_url(str(self.cache))
+        path = self.cache_path
+        return "memory" if path is None else str(path)
+
+
+CACHE_URL_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def is_cache_url(value: Any) -> bool:
+    """Whether a ``cache`` setting names a Redis (or Valkey) server rather than a file."""
+    return isinstance(value, str) and value.lower().startswith(CACHE_URL_SCHEMES)
+
+
+def cache_file(value: str | bool) -> Path | None:
+    """The SQLite file a ``cache`` setting points at (None for False, ``"memory"`` and server URLs)."""
+    if value is False or value == "memory" or is_cache_url(value):
+        return None
+    if value is True:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(base) / "hf_frame" / "cache.sqlite"
+    path = Path(str(value)).expanduser()
+    return path if path.suffix in (".sqlite", ".db") else path / "cache.sqlite"
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password (``redis://:secret@host``, ``?password=secret``) replaced by ``***``.
+
+    >>> redact_url("redis://me:secret@cache.local:6379/0?password=x")
+    'redis://me:***@cache.local:6379/0?password=***'
+    """
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        if ":" in userinfo:
+            netloc = f"{userinfo.split(':', 1)[0]}:***@{host}"
+    query = "&".join(
+        f"{k}=***" if k.lower() == "password" else (f"{k}={v}" if v or "=" in pair else k)
+        for pair in parts.query.split("&") if pair
+        for k, _, v in [pair.partition("=")]
+    )
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url
+    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+
+
+def _shown(name: str, value: Any) -> Any:
+    return redact_url(value) if name == "cache" and is_cache_url(value) else value
 
 
 _SETTING_NAMES = tuple(f.name for f in fields(Settings))

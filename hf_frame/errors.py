@@ -16,14 +16,19 @@
     │   │                             invalid parameters; stops the whole call at once
     │   └── RowRequestError           one row's request failed (400/413/422, or still failing
     │                                 after retries); becomes a null output + `<prefix>_error`
-    └── RowErrors                     raised with ``errors="raise"`` after every other row finished
-                                      (and was cached); ``.errors`` maps row label -> message
+    ├── RowErrors                     raised with ``errors="raise"`` after every other row finished
+    │                                 (and was cached); ``.errors`` maps row label -> message
+    └── CacheError                    the answer cache cannot be used (a corrupt file, an unreachable
+                                      server); names the file or the URL (never its password)
+
+    CacheWarning (UserWarning)        answers could not be written to the cache yet (kept in memory)
 
 Internal, never seen by users: ``WireTimeout`` / ``WireError`` (the one boundary where aiohttp's
 and httpx's own exceptions are mapped), ``LocalModelError`` / ``LocalModelLoadError`` (the local
 backend; the engine turns them into the request errors above).
 
-Messages name the task, the model, the column or row involved, and never the token.
+Messages name the task, the model, the column, row, file or URL involved, and never the token
+or a password.
 """
 
 from __future__ import annotations
@@ -137,3 +142,16 @@ class WireTimeout(Exception):
 
 class WireError(Exception):
     """The connection failed or dropped (mapped from aiohttp's or httpx's transport errors)."""
+
+
+class CacheError(HFFrameError):
+    """The answer cache cannot be read or opened: a corrupt SQLite file, a directory that cannot be
+    created, an unreachable Redis server. The message names the file or the URL (with any password
+    replaced by ``***``) and how to fix it."""
+
+
+class CacheWarning(UserWarning):
+    """Answers could not be written to the cache (a locked or read-only file, an unreachable server).
+
+    They stay in memory, are still served to later calls of the same process and are retried; the
+    warning is given once per problem, and once more at exit if some were never written."""

@@ -18,8 +18,8 @@ import atexit
 import threading
 from typing import Any, Awaitable, Callable, Coroutine, TypeVar
 
-from .cache import Cache, MemoryCache, SQLiteCache
-from .config import Settings, resolve_settings
+from .cache import Cache, open_cache
+from .config import Settings, is_cache_url, resolve_settings
 
 T = TypeVar("T")
 
@@ -108,15 +108,15 @@ def get_cache(settings: Settings) -> Cache | None:
     if settings.cache is False:
         return None
     path = settings.cache_path
-    name = "memory" if path is None else str(path)
+    name = str(settings.cache) if is_cache_url(settings.cache) else "memory" if path is None else str(path)
     with _stores_lock:
         if name not in _stores:
-            _stores[name] = MemoryCache() if path is None else SQLiteCache(path)
+            _stores[name] = open_cache(settings.cache if path is None else path)
         return _stores[name]
 
 
 def cache_info(**settings) -> dict:
-    """Entries, bytes and path of the cache the current settings use.
+    """Entries, bytes and location (file, or server URL without its password) of the current cache.
 
     >>> import hf_frame
     >>> hf_frame.cache_info()  # doctest: +SKIP

@@ -2,6 +2,7 @@
 
 * ``hub_server`` (session): one :class:`fake_hub.FakeHub` for the whole run.
 * ``hub`` (function): that server, reset (no requests, faults or counters; latency 0).
+* ``redis_server`` / ``redis_url`` / ``make_redis_server``: a real Redis server (``redis_server.py``).
 * ``_isolated_settings`` (autouse): every test gets its own cache directory, no progress bars
   and a fake token, whatever the developer's shell or earlier tests configured.
 """
@@ -23,6 +24,7 @@ if _TESTS_DIR not in sys.path:
     sys.path.insert(0, _TESTS_DIR)
 
 from fake_hub import DEFAULT_MODEL_TASKS, FakeHub  # noqa: E402
+from redis_server import make_redis_server, redis_server, redis_url  # noqa: E402,F401  (fixtures)
 
 TEST_TOKEN = "hf_test_token_123"
 
