@@ -54,8 +54,22 @@ __all__ = sorted([
     "cache_info",
     "clear_cache",
     "configure",
+    "data",
     "decode_mask",
     "last_run",
     "resolve_settings",
     "usage",
 ])
+
+
+def __getattr__(name: str):
+    # hf_frame.data (the bundled sample reviews) is imported on first use: `import hf_frame` stays as fast.
+    if name == "data":
+        import importlib
+
+        return importlib.import_module(f"{__name__}.data")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {"data"})
