@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from .config import Settings, is_setting, resolve_settings
 from .core import engine
-from .errors import RowErrors, RowErrorWarning
+from .errors import RowErrors, RowErrorWarning, user_stacklevel
 from .tasks import TASKS, Call
 from .tasks.base import is_missing
 
@@ -188,7 +188,7 @@ class Job:
         warnings.warn(
             f"{self.method}: {len(failed)} of {len(errors)} rows failed; their outputs are null and "
             f"{error_column!r} says why (first: {first}). Rerunning retries only those rows.",
-            RowErrorWarning, stacklevel=4,
+            RowErrorWarning, stacklevel=user_stacklevel(),
         )
 
 
