@@ -11,8 +11,13 @@ Importing registers ``.hf`` on pandas and polars objects, for whichever of them 
 from __future__ import annotations
 
 import importlib.util
+import logging
 
 __version__ = "0.1.0"
+
+# Log records (retries, waits, call summaries) reach the application's handlers, and nothing is
+# printed when the application configured none.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 from .config import Settings, configure, resolve_settings  # noqa: E402
 from .core.session import cache_info, clear_cache  # noqa: E402

@@ -23,6 +23,7 @@ returns the ``k`` most similar rows by cosine. The framework-free core is :func:
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 from typing import Any, ClassVar, Sequence
 
@@ -245,6 +246,7 @@ class EmbedJob(Job):
 
     def run(self, columns: Sequence[Sequence[Any]], *, labels: Sequence[Any] | None = None,
             error_column: str = ERROR_FIELD, input_names: Sequence[str] = ()) -> pa.StructArray:
+        started = time.perf_counter()
         values = _as_list(columns[0]) if columns else []
         emb = self._embed(values, labels, input_names)
         if self.pooling == "mean":
@@ -253,6 +255,7 @@ class EmbedJob(Job):
         else:
             data, name = self._chunk_lists(emb), "chunks"
         self._record(emb)
+        self.log_summary(started)
         self._report(emb.errors, labels, error_column)
         return pa.StructArray.from_arrays(
             [data, pa.array(emb.errors, type=pa.string())],
@@ -444,6 +447,7 @@ class SearchJob(EmbedJob):
 
     def _scores(self, columns: Sequence[Sequence[Any]], labels: Sequence[Any] | None,
                 input_names: Sequence[str], error_column: str) -> tuple[np.ndarray, list[str | None]]:
+        started = time.perf_counter()
         values = columns[0] if columns else []
         given = column_vectors(values)
         if given is not None:  # the column already holds vectors: only the query is embedded
@@ -467,6 +471,7 @@ class SearchJob(EmbedJob):
         if not qvalid[0]:
             raise RowRequestError(f"search: the query could not be embedded: {query.errors[0]}",
                                   task="feature-extraction", model=self.call.model or "")
+        self.log_summary(started)
         self._report(errors, labels, error_column)
         return cosine_scores(qmatrix[0], matrix, valid), errors
 

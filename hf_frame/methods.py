@@ -9,7 +9,9 @@ typed results; so every method behaves the same on every backend.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Sequence
@@ -25,6 +27,8 @@ from .tasks.base import is_missing
 ERROR_FIELD = "error"
 MAX_ZERO_SHOT_LABELS = 10
 FRAME = object()  # marker: "the frame the method is called on" (table_qa's default table)
+
+logger = logging.getLogger(__name__)
 
 _last_run: dict[str, Any] = {}
 _usage_total: dict[str, int] = {}
@@ -146,6 +150,7 @@ class Job:
 
         ``labels`` (row labels) and ``input_names`` (column names) only make messages precise.
         """
+        started = time.perf_counter()
         rows = list(zip(*columns)) if columns else []
         calls = [dataclasses.replace(c, input_names=tuple(input_names)) for c in self.calls]
         outcomes = [engine.run(call, rows, labels) for call in calls]
@@ -167,6 +172,7 @@ class Job:
                 for name, count in spent.items():
                     _usage_total[name] = _usage_total.get(name, 0) + count
         data = self.call.task.build_array(self.call, results)
+        self.log_summary(started)
         self._report(errors, labels, error_column)
         # flatten() (unlike field()) turns null rows into null children, whatever the children held.
         arrays = data.flatten() + [pa.array(errors, type=pa.string())]
@@ -177,6 +183,14 @@ class Job:
                error_column: str = ERROR_FIELD, input_names: Sequence[str] = ()) -> tuple[Any, pa.StructArray]:
         """For ``returns_rows`` jobs: ``(row positions, struct array of new columns, one per position)``."""
         raise NotImplementedError(f"{self.method} computes a column per row; call run()")
+
+    def log_summary(self, started: float) -> None:
+        """INFO: what the call just recorded in :func:`last_run` (rows, unique, cached, requests, failed), and its time."""
+        if logger.isEnabledFor(logging.INFO):
+            run = _last_run
+            logger.info("%s: %s rows, %s unique, %s cached, %s requests, %s failed in %.2f s (model %r, provider %r)",
+                        self.method, run.get("rows"), run.get("unique"), run.get("cached"), run.get("requests"),
+                        run.get("failed"), time.perf_counter() - started, self.call.model, self.settings.provider)
 
     def _report(self, errors: list[str | None], labels, error_column: str) -> None:
         failed = {(labels[i] if labels is not None else i): e for i, e in enumerate(errors) if e is not None}

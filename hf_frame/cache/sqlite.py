@@ -7,6 +7,7 @@ interrupted resumes where it stopped. WAL with ``synchronous=NORMAL`` keeps each
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from pathlib import Path
@@ -20,6 +21,8 @@ CREATE TABLE IF NOT EXISTS answers (
 ) WITHOUT ROWID
 """
 _CHUNK = 500  # SQLite limits the number of bound parameters per statement
+
+logger = logging.getLogger(__name__)
 
 
 class SQLiteCache:
@@ -35,7 +38,11 @@ class SQLiteCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        (mode,) = self._db.execute("PRAGMA journal_mode=WAL").fetchone()
+        if str(mode).lower() != "wal":  # e.g. a file system without shared memory: writers then block readers
+            logger.warning("cache %s: SQLite could not use WAL mode (got %r); concurrent runs will wait on each other",
+                           self.path, mode)
+        logger.debug("cache: SQLite file %s (journal mode %s)", self.path, mode)
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(_SCHEMA)
 
@@ -68,6 +75,7 @@ class SQLiteCache:
             (n,) = self._db.execute("SELECT count(*) FROM answers").fetchone()
             self._db.execute("DELETE FROM answers")
             self._db.execute("VACUUM")
+        logger.debug("cache %s: cleared %d entries", self.path, n)
         return n
 
     def close(self) -> None:
