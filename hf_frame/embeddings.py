@@ -46,7 +46,8 @@ from .tasks.embeddings import (
     normalize_rows,
 )
 
-__all__ = ["EmbedJob", "RerankJob", "SearchJob", "cosine_scores", "embed", "rerank", "search", "top_k_rows"]
+__all__ = ["EmbedJob", "LocalSimilarityJob", "RerankJob", "SearchJob", "cosine_scores", "embed", "local_similarity",
+           "rerank", "search", "top_k_rows"]
 
 register(TextRanking())
 
@@ -348,6 +349,62 @@ def embed(col: Any, *, chunking: Any = None, pooling: str | None = "mean", api: 
                         truncate=truncate, dim=dim, dimensions=dimensions, prompt_name=prompt_name,
                         encoding_format=encoding_format, model=model, parameters=parameters, prefix=prefix,
                         settings=settings)
+
+
+# ---------------------------------------------------------------------------------------------
+# similarity on provider="local": the cosine of embed's own vectors
+
+
+@dataclass
+class LocalSimilarityJob(EmbedJob):
+    """``similarity`` with ``provider="local"``: the cosine of the two sides' embeddings.
+
+    The embeddings are computed, keyed and cached exactly as ``embed(col, model=...)`` computes
+    them (the packaged model gives unit vectors, so this is what the sentence-similarity pipeline
+    computes), so the texts ``embed`` or ``search`` already embedded are not computed again, and
+    the other way round. Every distinct text of both sides is embedded once per call.
+    """
+
+    def run(self, columns: Sequence[Sequence[Any]], *, labels: Sequence[Any] | None = None,
+            error_column: str = ERROR_FIELD, input_names: Sequence[str] = ()) -> pa.StructArray:
+        started = time.perf_counter()
+        check = dataclasses.replace(self.call, input_names=tuple(input_names))  # messages name each column
+        sides = [[require_text(v, check, labels[i] if labels is not None else i, side)
+                  for i, v in enumerate(_as_list(values))] for side, values in enumerate(columns)]
+        n = len(sides[0])
+        pairs = [i for i in range(n) if sides[0][i] is not None and sides[1][i] is not None]
+        m = len(pairs)
+        row_labels = [labels[i] if labels is not None else i for i in pairs]
+        emb = self._embed([sides[0][i] for i in pairs] + [sides[1][i] for i in pairs], row_labels * 2,
+                          tuple(input_names[:1]))
+        matrix, valid = self._pool(emb)
+        left, right = matrix[:m], matrix[m:]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            norms = np.linalg.norm(left, axis=1) * np.linalg.norm(right, axis=1)
+            cosine = np.einsum("ij,ij->i", left, right, dtype=np.float64) / norms
+        ok = valid[:m] & valid[m:] & (norms > 0)
+        scores = np.full(n, np.nan)
+        scores[np.asarray(pairs, dtype=np.int64)[ok]] = cosine[ok]
+        errors: list[str | None] = [None] * n
+        for j, i in enumerate(pairs):
+            errors[i] = emb.errors[j] or emb.errors[m + j]
+        _last_run.clear()
+        _last_run.update(method=self.method, rows=m, unique=emb.outcome.unique, cached=emb.outcome.cached,
+                         requests=emb.outcome.requests, failed=sum(e is not None for e in errors))
+        self.log_summary(started)
+        self._report(errors, labels, error_column)
+        return pa.StructArray.from_arrays(
+            [pa.array(scores, type=pa.float64(), from_pandas=True), pa.array(errors, type=pa.string())],
+            fields=list(self.output_type()))
+
+
+def local_similarity(job: Job, settings: dict) -> LocalSimilarityJob:
+    """The local form of a ``similarity`` job: same inputs, outputs and names, embeddings shared with ``embed``."""
+    shared = _build_embed("embed", "", chunking=None, pooling="mean", api=None, normalize=True, truncate=True,
+                          dim=None, dimensions=None, prompt_name=None, encoding_format=None, model=job.call.model,
+                          parameters=None, prefix=job.prefix, settings=settings)
+    return LocalSimilarityJob(method=job.method, calls=shared.calls, inputs=job.inputs, prefix=job.prefix,
+                              output_call=job.call, normalize=True)
 
 
 # ---------------------------------------------------------------------------------------------
