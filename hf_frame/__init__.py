@@ -10,9 +10,10 @@ Importing registers ``.hf`` on pandas and polars objects, for whichever of them 
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import logging
 
-from . import data
 from ._version import __version__
 from .config import Settings, configure, resolve_settings
 from .errors import (
@@ -31,6 +32,10 @@ from .errors import (
 from .formats.media import decode_mask
 from .methods import METHODS
 from .runtime import cache_info, clear_cache, last_run, usage
+
+# Log records (retries, waits, call summaries) reach the application's handlers, and nothing is
+# printed when the application configured none.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 # The adapters register the accessors as they are imported; each only when its library is installed.
 if importlib.util.find_spec("pandas") is not None:
@@ -62,3 +67,14 @@ __all__ = [
     "resolve_settings",
     "usage",
 ]
+
+
+def __getattr__(name: str):
+    # hf_frame.data (the bundled sample reviews) is imported on first use: `import hf_frame` stays as fast.
+    if name == "data":
+        return importlib.import_module(f"{__name__}.data")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {"data"})

@@ -70,6 +70,9 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     for name in list(os.environ):
         if name.startswith("HF_FRAME_"):
             monkeypatch.delenv(name)
+    # These turn hf_frame's progress bar off too; a test that wants a bar sets progress=True.
+    monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
     monkeypatch.setenv("HF_FRAME_CACHE", str(tmp_path / "hf_frame_cache"))
     monkeypatch.setenv("HF_FRAME_PROGRESS", "0")
     monkeypatch.setenv("HF_TOKEN", TEST_TOKEN)

@@ -9,6 +9,8 @@ typed results; so every method behaves the same on every backend.
 from __future__ import annotations
 
 import dataclasses
+import logging
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Sequence
@@ -18,11 +20,13 @@ import pyarrow as pa
 from .. import runtime
 from ..config import Settings, is_setting, resolve_settings
 from ..core import engine
-from ..errors import RowErrors, RowErrorWarning
+from ..errors import RowErrors, RowErrorWarning, user_stacklevel
 from ..tasks import TASKS, Call
 
 ERROR_FIELD = "error"
 FRAME = object()  # marker: "the frame the method is called on" (table_qa's default table)
+
+logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Input:
@@ -114,6 +118,7 @@ class Job:
 
         ``labels`` (row labels) and ``input_names`` (column names) only make messages precise.
         """
+        started = time.perf_counter()
         rows = list(zip(*columns)) if columns else []
         calls = [dataclasses.replace(c, input_names=tuple(input_names)) for c in self.calls]
         outcomes = [engine.run(call, rows, labels) for call in calls]
@@ -131,6 +136,7 @@ class Job:
             stats["usage"] = {name: sum(o.usage.get(name, 0) for o in outcomes) for name in fields}
         runtime.record_run(stats)
         data = self.call.task.build_array(self.call, results)
+        self.log_summary(started)
         self._report(errors, labels, error_column)
         # flatten() (unlike field()) turns null rows into null children, whatever the children held.
         arrays = data.flatten() + [pa.array(errors, type=pa.string())]
@@ -142,6 +148,14 @@ class Job:
         """For ``returns_rows`` jobs: ``(row positions, struct array of new columns, one per position)``."""
         raise NotImplementedError(f"{self.method} computes a column per row; call run()")
 
+    def log_summary(self, started: float) -> None:
+        """INFO: what the call just recorded in :func:`last_run` (rows, unique, cached, requests, failed), and its time."""
+        if logger.isEnabledFor(logging.INFO):
+            run = runtime.last_run()
+            logger.info("%s: %s rows, %s unique, %s cached, %s requests, %s failed in %.2f s (model %r, provider %r)",
+                        self.method, run.get("rows"), run.get("unique"), run.get("cached"), run.get("requests"),
+                        run.get("failed"), time.perf_counter() - started, self.call.model, self.settings.provider)
+
     def _report(self, errors: list[str | None], labels, error_column: str) -> None:
         failed = {(labels[i] if labels is not None else i): e for i, e in enumerate(errors) if e is not None}
         if not failed or self.settings.errors == "ignore":
@@ -152,7 +166,7 @@ class Job:
         warnings.warn(
             f"{self.method}: {len(failed)} of {len(errors)} rows failed; their outputs are null and "
             f"{error_column!r} says why (first: {first}). Rerunning retries only those rows.",
-            RowErrorWarning, stacklevel=4,
+            RowErrorWarning, stacklevel=user_stacklevel(),
         )
 
 

@@ -175,5 +175,11 @@ def similarity(a: Any, b: Any, *, model: str | None = None, parameters: dict | N
     """
     settings, extra = split_kwargs(settings)
     reject_unknown("similarity", extra)
-    return make_job("similarity", "sentence-similarity", [Input("a", a, True), Input("b", b, True)],
-                    model=model, parameters=parameters, prefix=prefix, settings=settings, swap_to_literal=True)
+    job = make_job("similarity", "sentence-similarity", [Input("a", a, True), Input("b", b, True)],
+                   model=model, parameters=parameters, prefix=prefix, settings=settings, swap_to_literal=True)
+    if job.call.backend.kind == "local" and not parameters:
+        # Locally, similarity is the cosine of embed's vectors: share them (and their cache) with embed.
+        from .embeddings import local_similarity
+
+        return local_similarity(job, settings)
+    return job

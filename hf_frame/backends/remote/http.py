@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,8 @@ from ..._version import __version__
 from ...config import Settings
 from ...errors import FatalRequestError, RowRequestError, WireError, WireTimeout
 from . import aio, limits, retry
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -159,6 +162,11 @@ async def send(request: Request, settings: Settings, *, task: str, model: str | 
                         headers["X-Wait-For-Model"] = "true"
         if attempt >= settings.max_retries:
             tries = f" after {attempt + 1} attempts" if attempt else ""
+            logger.debug("%s: giving up%s: %s", where, tries, problem)
             raise RowRequestError(f"{where} failed{tries}: {problem}", status=status, task=task, model=model or "")
-        await asyncio.sleep(wait if wait is not None else retry.backoff(attempt, settings.retry_backoff))
+        delay = wait if wait is not None else retry.backoff(attempt, settings.retry_backoff)
+        # `problem` is scrubbed of the token; the headers (Authorization) are never logged.
+        logger.debug("%s: %s (attempt %d of %d); retrying in %.2f s%s", where, problem, attempt + 1,
+                     settings.max_retries + 1, delay, " (the server said so)" if wait is not None else "")
+        await asyncio.sleep(delay)
         attempt += 1

@@ -8,6 +8,7 @@ body is not JSON. Everything else is final. Waits grow exponentially with full j
 from __future__ import annotations
 
 import email.utils
+import logging
 import random
 import re
 import time
@@ -15,6 +16,8 @@ import time
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 524, 529})
 FATAL_STATUSES = frozenset({401, 403, 404, 407})
 MAX_WAIT = 60.0
+
+logger = logging.getLogger(__name__)
 
 
 def backoff(attempt: int, base: float) -> float:
@@ -33,7 +36,11 @@ def server_wait(status: int, headers, body: object) -> float | None:
         try:
             return min(max(float(retry_after), 0.0), MAX_WAIT)
         except ValueError:
-            parsed = email.utils.parsedate_to_datetime(retry_after) if retry_after else None
+            try:
+                parsed = email.utils.parsedate_to_datetime(retry_after)
+            except (TypeError, ValueError):  # neither seconds nor an HTTP date: fall back to the rest
+                logger.debug("ignoring a Retry-After header that is neither seconds nor a date: %r", retry_after)
+                parsed = None
             if parsed is not None:
                 return min(max(parsed.timestamp() - time.time(), 0.0), MAX_WAIT)
     # IETF RateLimit headers: `RateLimit: "policy";r=0;t=12` or legacy `RateLimit-Reset: 12`.
