@@ -44,7 +44,7 @@ def _wire_model(model: str | None, settings: dict) -> tuple[str, dict]:
     if resolved.endpoint:
         return model or "tgi", resolved  # TGI and llama.cpp ignore it; vLLM needs the served name
     model = model or ChatCompletion.default_model
-    if ":" not in model and resolved.provider not in ("hf-inference", "auto"):
+    if ":" not in model and resolved.provider != "auto":
         model = f"{model}:{resolved.provider}"
     return model, resolved
 

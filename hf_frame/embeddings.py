@@ -242,6 +242,9 @@ class EmbedJob(Job):
         _last_run.update(method=self.method, rows=emb.rows, chunks=len(emb.chunks), unique=emb.outcome.unique,
                          cached=sum(p.outcome.cached for p in parts), requests=sum(p.outcome.requests for p in parts),
                          failed=sum(e is not None for e in emb.errors))
+        provider = next((p.outcome.provider for p in parts if p.outcome.provider), None)
+        if provider:
+            _last_run["provider"] = provider
 
     def run(self, columns: Sequence[Sequence[Any]], *, labels: Sequence[Any] | None = None,
             error_column: str = ERROR_FIELD, input_names: Sequence[str] = ()) -> pa.StructArray:

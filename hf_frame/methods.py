@@ -16,11 +16,13 @@ from typing import Any, Callable, ClassVar, Sequence
 
 import pyarrow as pa
 
+from .backends.remote import providers
 from .config import Settings, is_setting, resolve_settings
 from .core import engine
 from .errors import RowErrors, RowErrorWarning
 from .tasks import TASKS, Call
 from .tasks.base import is_missing
+from .tasks.defaults import default_model
 
 ERROR_FIELD = "error"
 MAX_ZERO_SHOT_LABELS = 10
@@ -35,7 +37,11 @@ def last_run() -> dict[str, Any]:
     """Counts of the most recent method call in this process: rows, unique inputs, cached, requests, failed.
 
     >>> df.hf.classify("review"); hf_frame.last_run()  # doctest: +SKIP
-    {'method': 'classify', 'rows': 1000, 'unique': 640, 'cached': 600, 'requests': 40, 'failed': 0}
+    {'method': 'classify', 'rows': 1000, 'unique': 640, 'cached': 600, 'requests': 40, 'failed': 0,
+     'provider': 'hf-inference'}
+
+    ``provider`` is the Inference Provider that answered (the router's ``x-inference-provider``
+    header when it says, e.g. for chat with ``provider="auto"``); absent when nothing was sent.
 
     Methods whose answers report token counts (``chat``) add ``usage``: the tokens of the answers
     received by that call (cached rows cost 0), e.g. ``{'prompt_tokens': 812, 'completion_tokens': 95,
@@ -159,6 +165,9 @@ class Job:
         _last_run.update(method=self.method, rows=outcomes[0].rows, unique=outcomes[0].unique,
                          cached=sum(o.cached for o in outcomes), requests=sum(o.requests for o in outcomes),
                          failed=sum(e is not None for e in errors))
+        provider = next((o.provider for o in outcomes if o.provider), None)
+        if provider:
+            _last_run["provider"] = provider
         fields = self.call.task.usage_fields
         if fields:  # token counts of the answers received now: cached and shared rows cost 0
             spent = {name: sum(o.usage.get(name, 0) for o in outcomes) for name in fields}
@@ -209,10 +218,30 @@ def make_job(method: str, task_name: str, inputs: list[Input], *, model: str | N
     """Resolve settings, model and parameters into a one-call :class:`Job`."""
     task = TASKS[task_name]
     resolved = resolve_settings(**(settings or {}))
+    providers.check(resolved.provider, task_name, endpoint=resolved.endpoint, describe=_describe_task)
     merged = {**(wire or {}), **(parameters or {})}
-    call = Call(task=task, model=model or task.default_model, parameters={k: v for k, v in merged.items() if v is not None},
+    model = model or (default_model(task_name, resolved.provider) if task.default_model else None)
+    call = Call(task=task, model=model, parameters={k: v for k, v in merged.items() if v is not None},
                 options=options or {}, settings=resolved)
     return Job(method=method, calls=[call], inputs=inputs, prefix=prefix, **extra)
+
+
+def _describe_task(task_name: str) -> str:
+    """``"embed (feature-extraction)"``: a task named by its method(s), for messages."""
+    names = sorted({t.method for t in TASKS.values() if t.name == task_name and t.method})
+    if task_name == "feature-extraction":
+        names = ["embed", "search"]
+    return f"{'/'.join(names)} ({task_name})" if names else task_name
+
+
+def _alias(method: str, extra: dict, alias: str, value: Any, default: Any = None) -> Any:
+    """Take ``alias=`` (huggingface_hub's name of an argument) out of ``extra`` as ``value``."""
+    if alias not in extra:
+        return value
+    given = extra.pop(alias)
+    if value is not default and value != given:
+        raise TypeError(f"{method}: {alias}= is another name for the same argument; pass only one")
+    return given
 
 
 def _reject_unknown(method: str, extra: dict) -> None:
@@ -249,6 +278,7 @@ def zero_shot(col: Any, labels: Sequence[str] | None = None, *, multi_label: boo
     >>> df.hf.zero_shot("review", labels=["shipping", "price", "quality"])   # doctest: +SKIP
     """
     settings, extra = _split_kwargs(settings)
+    labels = _alias("zero_shot", extra, "candidate_labels", labels)
     _reject_unknown("zero_shot", extra)
     if isinstance(labels, str):
         labels = [labels]
@@ -288,6 +318,7 @@ def ner(col: Any, *, aggregation: str | None = "simple", model: str | None = Non
     >>> df.hf.ner("review")["review_entities"].explode()   # one entity per row  # doctest: +SKIP
     """
     settings, extra = _split_kwargs(settings)
+    aggregation = _alias("ner", extra, "aggregation_strategy", aggregation, "simple")
     _reject_unknown("ner", extra)
     return make_job("ner", "token-classification", [Input("col", col)], model=model, parameters=parameters,
                     wire={"aggregation_strategy": aggregation}, prefix=prefix, settings=settings)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from .methods import Input, Job, _reject_unknown, _split_kwargs, make_job, register_method
+from .methods import Input, Job, _alias, _reject_unknown, _split_kwargs, make_job, register_method
 from .tasks import media as _media_tasks  # noqa: F401  (registers the task specs)
 
 
@@ -72,6 +72,7 @@ def zero_shot_image(col: Any, labels: Sequence[str] | None = None, *, hypothesis
     """Zero-shot image classification against ``labels``. Outputs ``label``, ``score`` and
     ``score_<label>`` for every label (scores are normalised over all labels, sent in one request)."""
     settings, extra = _split_kwargs(settings)
+    labels = _alias("zero_shot_image", extra, "candidate_labels", labels)
     _reject_unknown("zero_shot_image", extra)
     if isinstance(labels, str):
         labels = [labels]

@@ -12,6 +12,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from ..backends.remote import providers
 from ..errors import FatalRequestError, InputError, RowRequestError
 from ..tasks.base import Call
 from ..transport import http
@@ -49,6 +50,7 @@ class Outcome:
     fresh_keys: set[str] = field(default_factory=set)
     row_keys: list[str | None] = field(default_factory=list)
     usage: dict[str, int] = field(default_factory=dict)  # summed Task.answer_usage of every answer received
+    provider: str | None = None  # the Inference Provider that answered (None: local, endpoint, all cached)
 
     @property
     def failed(self) -> int:
@@ -77,6 +79,8 @@ async def execute(call: Call, rows: Sequence[tuple], labels: Sequence[Any] | Non
             failures[i] = item.message
             items[i] = None
 
+    if any(item is not None for item in items):
+        call = await providers.resolve(call)  # the provider and its model id: part of the cache key
     row_keys: list[str | None] = [None] * n
     unique: dict[str, Any] = {}
     weight: dict[str, int] = {}
@@ -222,7 +226,11 @@ class _Sender:
             payload = await self.task.build_local_payload(call, items)
             return await run_local(call, payload)
         request = await self.task.build_request(call, items)
-        return await http.send(request, call.settings, task=self.task.name, model=call.model)
+        if call.target is None:  # endpoint=: the user's own server
+            return await http.send(request, call.settings, task=self.task.name, model=call.model)
+        answer, self.outcome.provider = await providers.send(call, request,
+                                                             binary=getattr(self.task, "kind", None) is not None)
+        return answer
 
     def _note_client_error(self, exc: RowRequestError) -> None:
         """Stop the call when the first different inputs all fail the same way: that is systematic.

@@ -30,12 +30,17 @@ class Call:
     options: dict = field(default_factory=dict)
     settings: Settings = field(default_factory=Settings)
     input_names: tuple[str, ...] = ()  # the columns (or "literal") feeding each input, for messages
+    # Where remote requests go (an Inference Provider and its id of the model), resolved by the
+    # engine before the cache keys are made; None for local and endpoint= calls.
+    target: Any = field(default=None, compare=False, repr=False)
 
     @property
     def route(self) -> str:
         """Where answers come from, as part of the cache key (never includes the token)."""
         if self.settings.provider == "local":
             return "local"
+        if self.target is not None:
+            return self.target.route
         return self.task.url(self)
 
 
@@ -89,10 +94,13 @@ class Task:
 
     # -- routing -----------------------------------------------------------------------------
     def url(self, call: Call) -> str:
+        """The hf-inference URL (also what ``provider="auto"`` sends to when hf-inference serves the
+        model); other providers' routes are built from the request by their helper."""
         s = call.settings
         if s.endpoint:
             return s.endpoint
-        url = f"{s.base_url.rstrip('/')}/{s.provider}/models/{call.model}"
+        provider = "hf-inference" if s.provider == "auto" else s.provider
+        url = f"{s.base_url.rstrip('/')}/{provider}/models/{call.model}"
         return f"{url}/pipeline/{self.name}" if self.pipeline_route else url
 
     def batch_size(self, call: Call) -> int:

@@ -28,6 +28,7 @@ import pyarrow as pa
 from ..prompting import PromptTemplate, build_messages, is_missing
 from ..structured import SchemaMismatch, arrow_type, parse_reply
 from .base import Call, Task, require_text
+from .defaults import default_model
 
 #: Per-row output fields added by ``details=True`` (what the reply cost and why it stopped).
 DETAIL_FIELDS = (
@@ -35,7 +36,7 @@ DETAIL_FIELDS = (
     pa.field("prompt_tokens", pa.int64()),
     pa.field("completion_tokens", pa.int64()),
 )
-DEFAULT_CHAT_MODEL = "meta-llama/Llama-3.1-8B-Instruct"
+DEFAULT_CHAT_MODEL = default_model("chat-completion")
 _EXCERPT = 120
 
 

@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from .base import Call, Task, drop_none
+from .defaults import default_model
 
 APIS = ("hf", "tei", "openai")
 POOLINGS = ("mean", None)
@@ -162,7 +163,7 @@ def chunk_type(dim: int | None) -> pa.StructType:
 
 class FeatureExtraction(Task):
     name, method = "feature-extraction", "embed"
-    default_model = "sentence-transformers/all-MiniLM-L6-v2"
+    default_model = default_model("feature-extraction")
     pipeline_route = True
     batchable = remote_batch = True
 

@@ -40,6 +40,7 @@ from ..media import MediaError, MediaRef
 from ..transport import http
 from . import register
 from .base import Call, Task, drop_none, input_name, is_missing
+from .defaults import default_model
 from .text import RankedLabelsOutput, _label_scores, _num
 
 #: How many files are hashed / URLs downloaded at once while computing content keys.
@@ -239,12 +240,12 @@ class _Classification(RankedLabelsOutput, MediaTask):
 
 class ImageClassification(_Classification):
     name, method = "image-classification", "classify_image"
-    default_model = "google/vit-base-patch16-224"
+    default_model = default_model("image-classification")
 
 
 class AudioClassification(_Classification):
     name, method = "audio-classification", "classify_audio"
-    default_model = "MIT/ast-finetuned-audioset-10-10-0.4593"
+    default_model = default_model("audio-classification")
     kind = "audio"
 
 
@@ -252,7 +253,7 @@ class ZeroShotImageClassification(MediaTask):
     """``label``, ``score`` and ``score_<label>`` for every candidate label (always the JSON form)."""
 
     name, method = "zero-shot-image-classification", "zero_shot_image"
-    default_model = "openai/clip-vit-base-patch32"
+    default_model = default_model("zero-shot-image-classification")
     batchable = False  # the local backend does not run it; one image per request everywhere
 
     def parse_one(self, call, answer):
@@ -296,7 +297,7 @@ def _objects(answer: Any, what: str) -> list[dict]:
 
 class ObjectDetection(MediaTask):
     name, method = "object-detection", "detect"
-    default_model = "facebook/detr-resnet-50"
+    default_model = default_model("object-detection")
 
     def parse_one(self, call, answer):
         out = []
@@ -317,7 +318,7 @@ class ImageSegmentation(MediaTask):
     """``segments``: label, score, mask (PNG bytes; :func:`hf_frame.decode_mask` -> numpy)."""
 
     name, method = "image-segmentation", "segment"
-    default_model = "nvidia/segformer-b0-finetuned-ade-512-512"
+    default_model = default_model("image-segmentation")
 
     def parse_one(self, call, answer):
         out = []
@@ -351,7 +352,7 @@ class ImageSegmentation(MediaTask):
 
 class ImageToText(MediaTask):
     name, method = "image-to-text", "caption"
-    default_model = "Salesforce/blip-image-captioning-base"
+    default_model = default_model("image-to-text")
 
     def parse_one(self, call, answer):
         if isinstance(answer, list) and len(answer) >= 1:
@@ -378,7 +379,7 @@ class AutomaticSpeechRecognition(MediaTask):
     """``text``; with ``return_timestamps`` also ``chunks`` (text, start, end in seconds)."""
 
     name, method = "automatic-speech-recognition", "transcribe"
-    default_model = "openai/whisper-large-v3"
+    default_model = default_model("automatic-speech-recognition")
     kind = "audio"
 
     def parse_one(self, call, answer):

@@ -1,0 +1,2 @@
+"""Where answers come from: remote services (the Hugging Face router, Inference Providers,
+self-hosted servers) and, later, the in-process models."""
