@@ -38,6 +38,7 @@ from .tasks import register
 from .tasks.base import is_missing, require_text
 from .tasks.embeddings import (
     APIS,
+    RERANK_APIS,
     TextRanking,
     chunk_type,
     detect_api,
@@ -551,9 +552,15 @@ class RerankJob(Job):
 
 @register_method
 def rerank(query: str, col: Any, *, top_n: int | None = None, raw_scores: bool = False,
-           truncate: bool | None = True, model: str | None = None, parameters: dict | None = None,
-           prefix: str | None = None, **settings: Any) -> RerankJob:
-    """Relevance of every row of ``col`` to ``query``, from a TEI ``/rerank`` endpoint (``endpoint=``).
+           truncate: bool | None = True, api: str | None = None, model: str | None = None,
+           parameters: dict | None = None, prefix: str | None = None, **settings: Any) -> RerankJob:
+    """Relevance of every row of ``col`` to ``query``, from a reranker at ``endpoint=``.
+
+    ``api``: ``"tei"`` (Text Embeddings Inference ``/rerank``, ``{"query", "texts"}``), ``"cohere"``
+    (``{"model", "query", "documents", "top_n"}``, as vLLM, infinity, Jina and Cohere take it) or
+    None (default: TEI's body first; a server answering Cohere-style, or refusing it for want of
+    ``documents``, gets Cohere's from then on). ``model`` is sent when given (servers hosting several
+    rerankers need it). The endpoint is the base URL (``/rerank`` is appended) or the full route.
 
     Outputs ``rerank_score`` (float, every row) and ``rerank_rank`` (1 = most relevant; ties keep row
     order; with ``top_n`` only the best ``top_n`` rows get a rank, the others null). Texts are
@@ -564,12 +571,15 @@ def rerank(query: str, col: Any, *, top_n: int | None = None, raw_scores: bool =
     if not isinstance(query, str) or not query.strip():
         raise ValueError(f"rerank: query must be a non-empty string, got {query!r}")
     _positive_int("rerank", "top_n", top_n)
+    if api not in (None, *RERANK_APIS):
+        raise ValueError(f"rerank: api must be one of {list(RERANK_APIS)} or None, got {api!r}")
     resolved = resolve_settings(**settings)
     if not resolved.endpoint:
         raise ValueError("rerank: needs endpoint='http://host:port' (a Text Embeddings Inference server running "
                          "a reranker, e.g. BAAI/bge-reranker-base; its /rerank route is used)")
     base = make_job("rerank", "text-ranking", [Input("col", col)], model=model, parameters=parameters,
-                    options={"query": query, "raw_scores": bool(raw_scores), "truncate": truncate},
+                    options={"query": query, "raw_scores": bool(raw_scores), "truncate": truncate,
+                             **({"api": api} if api else {})},
                     prefix=prefix, settings=settings)
     return RerankJob(method="rerank", calls=base.calls, inputs=base.inputs, prefix=prefix, top_n=top_n)
 

@@ -12,10 +12,9 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from ..backends.remote import providers
+from ..backends.remote import endpoints, providers
 from ..errors import FatalRequestError, InputError, RowRequestError
 from ..tasks.base import Call
-from ..transport import http
 from . import keys, runner
 from .progress import Progress
 from .session import get_cache
@@ -227,7 +226,8 @@ class _Sender:
             return await run_local(call, payload)
         request = await self.task.build_request(call, items)
         if call.target is None:  # endpoint=: the user's own server
-            return await http.send(request, call.settings, task=self.task.name, model=call.model)
+            urls, route = self.task.endpoint_urls(call)
+            return await endpoints.send(call, request, urls, route)
         answer, self.outcome.provider = await providers.send(call, request,
                                                              binary=getattr(self.task, "kind", None) is not None)
         return answer

@@ -103,6 +103,16 @@ class Task:
         url = f"{s.base_url.rstrip('/')}/{provider}/models/{call.model}"
         return f"{url}/pipeline/{self.name}" if self.pipeline_route else url
 
+    def endpoint_urls(self, call: Call) -> tuple[list[str], str]:
+        """For ``endpoint=`` servers with an OpenAI-style route: (the URLs to try in turn when one
+        answers 404, the route's name); ``([], "")``: the URL is used as given."""
+        return [], ""
+
+    def endpoint_fallback(self, call: Call, request: Request, error: Exception) -> Request | None:
+        """Another form of ``request`` to send when an ``endpoint=`` server refused it with 400/422
+        (None: the error stands)."""
+        return None
+
     def batch_size(self, call: Call) -> int:
         if self.batchable and (self.remote_batch or call.settings.provider == "local"):
             return call.settings.batch_size

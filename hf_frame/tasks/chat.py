@@ -11,7 +11,9 @@ Routes (:meth:`ChatCompletion.url`):
   ``"org/name:provider"``;
 * ``endpoint=`` (TGI, vLLM, llama.cpp server, a dedicated Inference Endpoint): the endpoint URL
   with ``/v1/chat/completions`` appended the way ``huggingface_hub`` does it (nothing is appended
-  when it already ends with ``/chat/completions``; only ``/chat/completions`` after ``/v1``).
+  when it already ends with ``/chat/completions``; only ``/chat/completions`` after ``/v1``); if
+  that answers 404, the OpenAI client's form (``{endpoint}/chat/completions``) is tried, and a 404
+  on both names the URLs tried and the forms to pass instead.
 
 A reply that is not JSON, or does not fit the schema, fails :meth:`ChatCompletion.parse`; the
 engine then asks again (``schema_retries`` times) and finally reports a row error. Invalid
@@ -105,6 +107,15 @@ class ChatCompletion(Task):
         if s.endpoint:
             return chat_completions_url(s.endpoint)
         return f"{s.base_url.rstrip('/')}/v1/chat/completions"
+
+    def endpoint_urls(self, call: Call) -> tuple[list[str], str]:
+        """huggingface_hub's URL first, then the OpenAI client's (``{endpoint}/chat/completions``)."""
+        if not call.settings.endpoint:
+            return [], ""
+        first = chat_completions_url(call.settings.endpoint)
+        base = call.settings.endpoint.rstrip("/")
+        other = base if base.endswith("/chat/completions") else f"{base}/chat/completions"
+        return list(dict.fromkeys([first, other])), "chat/completions"
 
     # -- rows -> items -> requests -----------------------------------------------------------
     def prepare(self, call: Call, values: tuple, row: Any) -> Any:
