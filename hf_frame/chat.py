@@ -16,7 +16,7 @@ from typing import Any
 
 from .methods import Input, Job, _split_kwargs, make_job, register_method
 from .prompting import PromptTemplate, is_template
-from .structured import arrow_type, normalize_schema, response_format as _response_format
+from .structured import acceptance_schema, arrow_type, normalize_schema, response_format as _response_format
 from .tasks import register
 from .tasks.chat import DETAIL_FIELDS, ChatCompletion
 
@@ -117,7 +117,9 @@ def chat(prompt: Any, system: str | None = None, *, model: str | None = None, js
 
     job = make_job("chat", "chat-completion", inputs, model=model, parameters=None, wire=wire,
                    options={"schema": schema} if schema is not None else {}, prefix=prefix, settings=settings)
-    task = ChatCompletion(template=template, system=system or None, details=details, schema_retries=schema_retries)
+    accept = acceptance_schema(json_schema) if json_schema is not None else None
+    task = ChatCompletion(template=template, system=system or None, details=details, schema_retries=schema_retries,
+                          accept=accept)
     job.calls = [dataclasses.replace(job.calls[0], task=task)]
     job.output_type()  # fail now, not after the requests, if the schema has no Arrow type
     return job

@@ -95,11 +95,12 @@ class ChatCompletion(Task):
     usage_fields = ("prompt_tokens", "completion_tokens", "total_tokens")
 
     def __init__(self, *, template: PromptTemplate | None = None, system: str | None = None,
-                 details: bool = False, schema_retries: int = 1):
+                 details: bool = False, schema_retries: int = 1, accept: dict | None = None):
         self.template = template
         self.system = system
         self.details = details
         self.schema_retries = schema_retries
+        self.accept = accept  # the schema replies are checked against (structured.acceptance_schema)
 
     # -- routing -----------------------------------------------------------------------------
     def url(self, call: Call) -> str:
@@ -154,8 +155,8 @@ class ChatCompletion(Task):
         if schema is None:
             result["reply"] = text
             return [result]
-        try:
-            result["value"] = parse_reply(text, schema)
+        try:  # checked against the schema's own rule on extra keys (they are dropped), not the strict wire form
+            result["value"] = parse_reply(text, self.accept if self.accept is not None else schema)
         except SchemaMismatch as exc:
             if finish == "length":
                 raise SchemaMismatch(f"{exc} (the reply was cut off at the token limit: raise max_tokens)") from None
