@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 from aiohttp import web
 
-from fake_providers import FakeProviders, provider_of
+from fake_providers import FakeProviders, ProviderError, provider_of
 
 __all__ = [
     "DEFAULT_MODEL_TASKS",
@@ -1075,8 +1075,8 @@ class FakeHub:
             payload = _need_dict(record.json, status=422)
             try:
                 completion = self.providers.completion(payload, record.model or "vllm")
-            except Exception as exc:  # fake_providers.ProviderError
-                raise HubError(getattr(exc, "status", 422), {"error": getattr(exc, "message", str(exc))}) from None
+            except ProviderError as exc:
+                raise HubError(exc.status, {"error": exc.message}) from None
             return _json_response(completion, headers={"x-inference-provider": "hf-inference"})
         if route.kind == "embed":
             return _json_response(self._tei_embed(_need_dict(record.json)))

@@ -66,7 +66,7 @@ def provider_of(path: str) -> tuple[str, str] | None:
 
 def decode_data_uri(value: Any, what: str) -> tuple[str, bytes]:
     """(content type, bytes) of a ``data:<type>;base64,...`` string."""
-    match = re.fullmatch(r"data:([\w/+.-]+);base64,(.*)", value or "", re.S) if isinstance(value, str) else None
+    match = re.fullmatch(r"data:([\w/+.-]+);base64,(.*)", value or "", re.DOTALL) if isinstance(value, str) else None
     if not match:
         raise ProviderError(422, f"{what} must be a data URI (data:<type>;base64,...) or an URL")
     try:

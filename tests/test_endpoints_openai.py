@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from aiohttp import web
+from fake_hub import answers
 
 import hf_frame
-from fake_hub import answers
 from hf_frame.errors import FatalRequestError
 
 

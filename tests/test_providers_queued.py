@@ -8,10 +8,10 @@ import re
 
 import pandas as pd
 import pytest
-
-import hf_frame
 from fake_hub import answers
 from fake_providers import decode_data_uri
+
+import hf_frame
 
 WHISPER = "openai/whisper-large-v3"
 WAV = b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(range(64))

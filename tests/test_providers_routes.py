@@ -4,17 +4,13 @@ gives, dedup and cache, and which provider answered (``last_run()["provider"]``)
 
 from __future__ import annotations
 
-import base64
-import json
-import re
-
 import numpy as np
 import pandas as pd
 import pytest
-
-import hf_frame
 from fake_hub import answers
 from fake_providers import parse_multipart
+
+import hf_frame
 from hf_frame.errors import ConfigError
 
 EMBEDDER = "BAAI/bge-base-en-v1.5"

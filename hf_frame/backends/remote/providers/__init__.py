@@ -22,7 +22,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ....config import DEFAULT_BASE_URL, offline
 from ....errors import ConfigError, FatalRequestError
@@ -145,6 +146,9 @@ def _target(call: Any, provider: str, model: str, entry: Entry | None) -> Target
 
 async def _chat_target(call: Any) -> Target:
     s = call.settings
+    if s.provider == "openai" and not direct_key(s):
+        raise ConfigError("chat: provider='openai' is not routed by Hugging Face: pass your OpenAI key as token= "
+                          "(with the default base_url)")
     if not direct_key(s):  # the router's OpenAI route; the model carries any :provider suffix
         return Target(s.provider, call.model, _ROUTER_CHAT, s.base_url, route=call.task.url(call))
     if s.provider == "auto":

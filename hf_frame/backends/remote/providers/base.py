@@ -60,7 +60,7 @@ class Target:
 
     provider: str
     model: str
-    helper: "Helper"
+    helper: Helper
     base: str
     route: str
     direct: bool = False

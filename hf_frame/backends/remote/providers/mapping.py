@@ -36,7 +36,7 @@ TTL = 24 * 3600.0
 RETRY_AFTER = 60.0
 _CACHE_PREFIX = "hf_frame:provider-mapping:v1:"
 
-_memo: dict[tuple[str, str], tuple[float, "list[Entry] | None"]] = {}
+_memo: dict[tuple[str, str], tuple[float, list[Entry] | None]] = {}
 _locks: dict[tuple[str, str], asyncio.Lock] = {}
 _stores: dict[str, SQLiteCache] = {}
 

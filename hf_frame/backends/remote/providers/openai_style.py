@@ -199,6 +199,20 @@ def helpers(chat: dict[str, str] = CHAT_ROUTES, completions: dict[str, str] = CO
     return table
 
 
-__all__ = ["BASE_URLS", "CHAT_ROUTES", "OTHER_TASKS", "COMPLETION_ROUTES", "EMBEDDING_ROUTES", "TRANSCRIPTION_ROUTES", "Chat", "Completions",
-           "Embeddings", "Target", "Transcriptions", "completion_answer", "completion_body", "helpers",
-           "provider_model"]
+__all__ = [
+    "BASE_URLS",
+    "CHAT_ROUTES",
+    "COMPLETION_ROUTES",
+    "EMBEDDING_ROUTES",
+    "OTHER_TASKS",
+    "TRANSCRIPTION_ROUTES",
+    "Chat",
+    "Completions",
+    "Embeddings",
+    "Target",
+    "Transcriptions",
+    "completion_answer",
+    "completion_body",
+    "helpers",
+    "provider_model",
+]
