@@ -229,3 +229,12 @@ def test_scale_up_timeout_header_and_503_budget_for_endpoints(hf):
     hf.reset()
     frame("c").hf.classify("t")  # the router: no scale-up header
     assert "x-scale-up-timeout" not in hf.requests[0].headers
+
+
+def test_local_keeps_a_small_generate_default_and_hf_inference_chat_is_a_suffix(hf):
+    from hf_frame import methods
+
+    assert methods.generate("t", provider="local").calls[0].model == "openai-community/gpt2"
+    assert methods.generate("t").calls[0].model == "zai-org/GLM-5.2"
+    frame("hi").hf.chat("t", model="org/m", provider="hf-inference")
+    assert hf.requests[0].path == "/v1/chat/completions" and hf.requests[0].json["model"] == "org/m:hf-inference"
