@@ -66,21 +66,12 @@ async def post(url: str, *, json_body: Any, content: bytes | None, headers: dict
                timeout: float, max_connections: int, method: str = "POST") -> RawResponse:
     """POST (or ``method``) and read the whole answer; raise WireTimeout / WireError on network failures."""
     session = _session(timeout, max_connections)
-    if method == "GET":
-        try:
-            async with session.get(url, headers=headers) as response:
-                body = await response.read()
-                return RawResponse(response.status, response.headers, body, response.reason or "")
-        except asyncio.TimeoutError as exc:
-            raise WireTimeout(str(exc)) from exc
-        except aiohttp.ClientError as exc:
-            raise WireError(f"{type(exc).__name__}: {exc}") from exc
-    if content is None:
+    if content is None and method != "GET":
         # Encoding here is cheaper than aiohttp's JsonPayload (measured: ~20% of its client CPU).
         content = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode()
         headers = {"Content-Type": "application/json", **headers}
     try:
-        async with session.post(url, data=content, headers=headers) as response:
+        async with session.request(method, url, data=content, headers=headers) as response:
             body = await response.read()
             return RawResponse(response.status, response.headers, body, response.reason or "")
     except asyncio.TimeoutError as exc:

@@ -63,10 +63,7 @@ class Chat(Helper):
 
     task = "chat-completion"
 
-    def body(self, call, target, hf):
-        raise NotImplementedError  # build() below: the chat body is not an hf-inference body
-
-    def build(self, call, target, request, binary):
+    def build(self, call, target, request, binary):  # the task's body is already OpenAI's: re-target it
         payload = {k: v for k, v in (request.json or {}).items() if k != "model"}
         payload = {"model": target.model, **payload}
         form = payload.get("response_format")
