@@ -159,7 +159,7 @@ def add_settings_flags(parser: argparse.ArgumentParser) -> None:
 
 
 _SETTING_HELP = {
-    "provider": "router provider segment, or 'local' to run models in this process",
+    "provider": "'auto' (the model's first Inference Provider), a provider name, or 'local' (this process)",
     "base_url": "router URL (a mirror or a test server)",
     "endpoint": "a dedicated Inference Endpoint / TGI / TEI URL, posted to as-is",
     "max_concurrency": "requests in flight at once",
@@ -172,6 +172,8 @@ _SETTING_HELP = {
     "batch_size": "inputs per request where the API takes lists (every batchable task locally)",
     "device": "torch device for --provider local (cuda, cuda:1, cpu, mps)",
     "max_media_bytes": "largest image/audio file",
+    "bill_to": "an organization billed for the requests (X-HF-Bill-To; also HF_BILL_TO)",
+    "scale_up_timeout": "seconds an --endpoint scaled to zero may take to wake up ('none': no wait)",
 }
 
 

@@ -40,6 +40,7 @@ from ..formats.chunking import Chunk, ChunkingSettings, chunk_many, parse_chunki
 from ..tasks.base import require_text
 from ..tasks.embeddings import (
     APIS,
+    RERANK_APIS,
     chunk_type,
     detect_api,
     matrix_to_array,
@@ -241,10 +242,12 @@ class EmbedJob(Job):
 
     def _record(self, emb: _Embedded, extra: _Embedded | None = None) -> None:
         parts = [emb] + ([extra] if extra is not None else [])
+        provider = next((p.outcome.provider for p in parts if p.outcome.provider), None)
         runtime.record_run(dict(
             method=self.method, rows=emb.rows, chunks=len(emb.chunks), unique=emb.outcome.unique,
             cached=sum(p.outcome.cached for p in parts), requests=sum(p.outcome.requests for p in parts),
-            failed=sum(e is not None for e in emb.errors)))
+            failed=sum(e is not None for e in emb.errors),
+            **({"provider": provider} if provider else {})))
 
     def run(self, columns: Sequence[Sequence[Any]], *, labels: Sequence[Any] | None = None,
             error_column: str = ERROR_FIELD, input_names: Sequence[str] = ()) -> pa.StructArray:
@@ -600,9 +603,15 @@ class RerankJob(Job):
 
 
 def rerank(query: str, col: Any, *, top_n: int | None = None, raw_scores: bool = False,
-           truncate: bool | None = True, model: str | None = None, parameters: dict | None = None,
-           prefix: str | None = None, **settings: Any) -> RerankJob:
-    """Relevance of every row of ``col`` to ``query``, from a TEI ``/rerank`` endpoint (``endpoint=``).
+           truncate: bool | None = True, api: str | None = None, model: str | None = None,
+           parameters: dict | None = None, prefix: str | None = None, **settings: Any) -> RerankJob:
+    """Relevance of every row of ``col`` to ``query``, from a reranker at ``endpoint=``.
+
+    ``api``: ``"tei"`` (Text Embeddings Inference ``/rerank``, ``{"query", "texts"}``), ``"cohere"``
+    (``{"model", "query", "documents", "top_n"}``, as vLLM, infinity, Jina and Cohere take it) or
+    None (default: TEI's body first; a server answering Cohere-style, or refusing it for want of
+    ``documents``, gets Cohere's from then on). ``model`` is sent when given (servers hosting several
+    rerankers need it). The endpoint is the base URL (``/rerank`` is appended) or the full route.
 
     Outputs ``rerank_score`` (float, every row) and ``rerank_rank`` (1 = most relevant; ties keep row
     order; with ``top_n`` only the best ``top_n`` rows get a rank, the others null). Texts are
@@ -612,12 +621,15 @@ def rerank(query: str, col: Any, *, top_n: int | None = None, raw_scores: bool =
     reject_unknown("rerank", extra)
     checks.non_empty_text("rerank", "query", query)
     checks.positive_int("rerank", "top_n", top_n)
+    if api not in (None, *RERANK_APIS):
+        raise ValueError(f"rerank: api must be one of {list(RERANK_APIS)} or None, got {api!r}")
     resolved = resolve_settings(**settings)
     if not resolved.endpoint:
         raise ValueError("rerank: needs endpoint='http://host:port' (a Text Embeddings Inference server running "
                          "a reranker, e.g. BAAI/bge-reranker-base; its /rerank route is used)")
     base = make_job("rerank", "text-ranking", [Input("col", col)], model=model, parameters=parameters,
                     body={"query": query, "raw_scores": bool(raw_scores), "truncate": truncate},
+                    options={"api": api} if api else {},
                     prefix=prefix, settings=settings)
     return RerankJob(method="rerank", calls=base.calls, inputs=base.inputs, prefix=prefix, top_n=top_n)
 

@@ -18,10 +18,12 @@ from typing import Any, Callable, ClassVar, Sequence
 import pyarrow as pa
 
 from .. import runtime
+from ..backends.remote import providers
 from ..config import Settings, is_setting, resolve_settings
 from ..core import engine
 from ..errors import RowErrors, RowErrorWarning, user_stacklevel
 from ..tasks import TASKS, Call
+from ..tasks.defaults import default_model
 
 ERROR_FIELD = "error"
 FRAME = object()  # marker: "the frame the method is called on" (table_qa's default table)
@@ -131,6 +133,9 @@ class Job:
         stats = dict(method=self.method, rows=outcomes[0].rows, unique=outcomes[0].unique,
                      cached=sum(o.cached for o in outcomes), requests=sum(o.requests for o in outcomes),
                      failed=sum(e is not None for e in errors))
+        provider = next((o.provider for o in outcomes if o.provider), None)
+        if provider:
+            stats["provider"] = provider
         fields = self.call.task.usage_fields
         if fields:  # token counts of the answers received now: cached and shared rows cost 0
             stats["usage"] = {name: sum(o.usage.get(name, 0) for o in outcomes) for name in fields}
@@ -187,10 +192,20 @@ def make_job(method: str, task_name: str, inputs: list[Input], *, model: str | N
     """Resolve settings, model and parameters into a one-call :class:`Job`."""
     task = TASKS[task_name]
     resolved = resolve_settings(**(settings or {}))
+    providers.check(resolved.provider, task_name, endpoint=resolved.endpoint, describe=_describe_task)
     merged = {**(wire or {}), **(parameters or {})}
-    call = Call(task=task, model=model or task.default_model, parameters={k: v for k, v in merged.items() if v is not None},
+    model = model or (default_model(task_name, resolved.provider) if task.default_model else None)
+    call = Call(task=task, model=model, parameters={k: v for k, v in merged.items() if v is not None},
                 options=options or {}, body=body or {}, settings=resolved)
     return Job(method=method, calls=[call], inputs=inputs, prefix=prefix, **extra)
+
+
+def _describe_task(task_name: str) -> str:
+    """``"embed (feature-extraction)"``: a task named by its method(s), for messages."""
+    names = sorted({t.method for t in TASKS.values() if t.name == task_name and t.method})
+    if task_name == "feature-extraction":
+        names = ["embed", "search"]
+    return f"{'/'.join(names)} ({task_name})" if names else task_name
 
 
 def reject_unknown(method: str, extra: dict) -> None:

@@ -58,6 +58,7 @@ def zero_shot_image(col: Any, labels: Sequence[str] | None = None, *, hypothesis
     """Zero-shot image classification against ``labels``. Outputs ``label``, ``score`` and
     ``score_<label>`` for every label (scores are normalised over all labels, sent in one request)."""
     settings, extra = split_kwargs(settings)
+    labels = checks.alias("zero_shot_image", extra, "candidate_labels", labels)
     reject_unknown("zero_shot_image", extra)
     labels = checks.candidate_labels("zero_shot_image", labels, "['cat', 'dog']")
     return make_job("zero_shot_image", "zero-shot-image-classification", [Input("col", col)], model=model,

@@ -11,7 +11,9 @@ Routes (:meth:`ChatCompletion.url`):
   ``"org/name:provider"``;
 * ``endpoint=`` (TGI, vLLM, llama.cpp server, a dedicated Inference Endpoint): the endpoint URL
   with ``/v1/chat/completions`` appended the way ``huggingface_hub`` does it (nothing is appended
-  when it already ends with ``/chat/completions``; only ``/chat/completions`` after ``/v1``).
+  when it already ends with ``/chat/completions``; only ``/chat/completions`` after ``/v1``); if
+  that answers 404, the OpenAI client's form (``{endpoint}/chat/completions``) is tried, and a 404
+  on both names the URLs tried and the forms to pass instead.
 
 A reply that is not JSON, or does not fit the schema, fails :meth:`ChatCompletion.parse`; the
 engine then asks again (``schema_retries`` times) and finally reports a row error. Invalid
@@ -29,6 +31,7 @@ from ..formats.cells import is_missing
 from ..formats.prompting import PromptTemplate, build_messages
 from ..formats.structured import SchemaMismatch, arrow_type, parse_reply
 from .base import Call, Task, require_text
+from .defaults import default_model
 
 #: Per-row output fields added by ``details=True`` (what the reply cost and why it stopped).
 DETAIL_FIELDS = (
@@ -36,7 +39,7 @@ DETAIL_FIELDS = (
     pa.field("prompt_tokens", pa.int64()),
     pa.field("completion_tokens", pa.int64()),
 )
-DEFAULT_CHAT_MODEL = "meta-llama/Llama-3.1-8B-Instruct"
+DEFAULT_CHAT_MODEL = default_model("chat-completion")
 _EXCERPT = 120
 
 
@@ -99,6 +102,15 @@ class ChatCompletion(Task):
             return chat_completions_url(s.endpoint)
         return f"{s.base_url.rstrip('/')}/v1/chat/completions"
 
+    def endpoint_urls(self, call: Call) -> tuple[list[str], str]:
+        """huggingface_hub's URL first, then the OpenAI client's (``{endpoint}/chat/completions``)."""
+        if not call.settings.endpoint:
+            return [], ""
+        first = chat_completions_url(call.settings.endpoint)
+        base = call.settings.endpoint.rstrip("/")
+        other = base if base.endswith("/chat/completions") else f"{base}/chat/completions"
+        return list(dict.fromkeys([first, other])), "chat/completions"
+
     # -- rows -> items -> requests -----------------------------------------------------------
     def prepare(self, call: Call, values: tuple, row: Any) -> Any:
         template: PromptTemplate | None = call.view.get("template")
@@ -137,8 +149,8 @@ class ChatCompletion(Task):
         if schema is None:
             result["reply"] = text
             return [result]
-        try:
-            result["value"] = parse_reply(text, schema)
+        try:  # checked against the schema's own rule on extra keys (they are dropped), not the strict wire form
+            result["value"] = parse_reply(text, call.view.get("accept") or schema)
         except SchemaMismatch as exc:
             if finish == "length":
                 raise SchemaMismatch(f"{exc} (the reply was cut off at the token limit: raise max_tokens)") from None

@@ -1,8 +1,9 @@
 """When and how long to wait before trying a request again.
 
 Retried: 429 (waiting what ``Retry-After`` or ``RateLimit`` says), 503 while a model loads
-(waiting its ``estimated_time``), other 5xx, timeouts, dropped connections and 200 answers whose
-body is not JSON. Everything else is final. Waits grow exponentially with full jitter.
+(waiting its ``estimated_time``; an ``endpoint=`` scaling up from zero is waited for within
+``scale_up_timeout``), other 5xx, timeouts, dropped connections and 200 answers whose body is
+not JSON. 402 (credits exhausted), 401/403/404 are fatal; everything else is final. Waits grow exponentially with full jitter.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import re
 import time
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 524, 529})
-FATAL_STATUSES = frozenset({401, 403, 404, 407})
+FATAL_STATUSES = frozenset({401, 402, 403, 404, 407})
 MAX_WAIT = 60.0
 
 logger = logging.getLogger(__name__)
