@@ -282,7 +282,7 @@ def test_interrupt_exits_130_and_says_how_to_resume(data, monkeypatch, capsys):
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "run_method", interrupted)
+    monkeypatch.setattr("hf_frame.cli.method_cmd.run_method", interrupted)
     status, _, stderr = run("classify", data, "-c", "review", capsys=capsys)
     assert status == 130 and "run the same command again to resume" in stderr
 

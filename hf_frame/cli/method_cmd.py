@@ -1,0 +1,69 @@
+"""The method commands: read the file, run one ``df.hf`` method over it, write or preview the result."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from .base import EXIT_OK, PROG, UsageError
+from .files import file_format, read_frame, write_frame
+from .flags import method_call, settings_from_args
+from .render import _summary, format_table
+
+
+def run_method(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    if settings.get("progress") is False:
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if args.output:
+        file_format(args.output)  # a bad output name fails before any work
+    df = read_frame(args.input)
+    if args.limit is not None:
+        if args.limit < 0:
+            raise UsageError("--limit must be >= 0")
+        df = df.head(args.limit)
+    positional, kwargs, used = method_call(args, [str(c) for c in df.columns])
+    kwargs.update(settings)
+
+    import hf_frame  # noqa: F401  (registers the accessors and every method)
+
+    from ..methods import METHODS
+    from ..pandas import run_job_on_frame
+
+    job = METHODS[args.method](*positional, **kwargs)  # argument errors surface here, before any work
+    local = job.settings.provider == "local"
+    if local and args.model is None:
+        _note_default_local_model(job.call)
+    start = time.perf_counter()
+    out = run_job_on_frame(job, df)
+    seconds = time.perf_counter() - start
+    summary = _summary(args.method, len(df), seconds, local)
+    if args.output:
+        write_frame(out, args.output)
+        print(f"{summary} -> {args.output} ({len(out)} rows, {len(out.columns)} columns)", file=sys.stderr)
+        return EXIT_OK
+    new = [c for c in out.columns if c not in df.columns]
+    shown = [c for c in dict.fromkeys(used) if c in out.columns] + new
+    if args.method == "search":
+        shown = list(out.columns)
+        shown = [c for c in shown if c in new] + [c for c in shown if c not in new]
+    n = len(out) if args.preview <= 0 else min(args.preview, len(out))
+    rows = [[out[c].iloc[i] for c in shown] for i in range(n)]
+    print(format_table(rows, [str(c) for c in shown], indent=""))
+    if n < len(out):
+        print(f"... {len(out) - n} more rows (write them all with -o FILE)")
+    print(summary, file=sys.stderr)
+    return EXIT_OK
+
+
+def _note_default_local_model(call) -> None:
+    """Say which Hub model a local run without --model uses (only embeddings have an offline default)."""
+    from ..local import EMBEDDING_TASKS, minilm_path
+
+    if call.task.name in EMBEDDING_TASKS and minilm_path() is not None:
+        return
+    if call.model and not os.path.isdir(os.path.expanduser(call.model)):
+        print(f"{PROG}: note: no --model given: running the Hub model {call.model!r} locally; it loads from the "
+              "Hugging Face cache (or is downloaded). Pass --model DIR for a model directory.", file=sys.stderr)
