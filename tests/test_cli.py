@@ -182,6 +182,21 @@ def test_every_method_is_a_command_with_its_options():
     assert "zero-shot" in commands and "fill-mask" in commands
 
 
+def test_none_given_on_the_command_line_reaches_the_call(hub, data, capsys):
+    """``--top-k none`` is top_k=None (every label), not a flag left out (top_k=1)."""
+    status, stdout, stderr = run("classify", data, "-c", "review", "--base-url", hub.base_url, capsys=capsys)
+    assert status == 0, stderr
+    assert hub.requests[0].json["parameters"] == {"top_k": 1}
+    assert "review_labels" not in stdout.splitlines()[0].split()
+    hub.reset()
+    status, stdout, stderr = run("classify", data, "-c", "review", "--top-k", "none", "--base-url", hub.base_url,
+                                 "--cache", "false", capsys=capsys)
+    assert status == 0, stderr
+    assert "top_k" not in hub.requests[0].json.get("parameters", {})  # None: the API's default, every label
+    assert stdout.splitlines()[0].split()[:4] == ["review", "review_label", "review_score", "review_labels"]
+    assert '"label": "NEGATIVE"' in stdout and '"label": "POSITIVE"' in stdout
+
+
 # ------------------------------------------------------------------------------------------------
 # settings: flags and environment
 # ------------------------------------------------------------------------------------------------

@@ -156,7 +156,7 @@ def _flag_for(param: inspect.Parameter) -> tuple[dict, str]:
     ann, default = _annotation(param), param.default
     shown = "" if default is inspect.Parameter.empty else f" (default {default!r})"
     if isinstance(default, bool) and "str" not in ann:
-        return {"action": argparse.BooleanOptionalAction, "default": None}, shown.strip()
+        return {"action": argparse.BooleanOptionalAction}, shown.strip()
     if ann.startswith("int") or (isinstance(default, int) and not isinstance(default, bool) and ann in ("", "int")):
         return {"type": _optional_int, "metavar": "N"}, f"integer{shown}"
     if ann.startswith("float"):
@@ -234,11 +234,12 @@ def _add_method_parser(subparsers, name: str, function: Callable) -> None:
         flag = "--" + param.name.replace("_", "-")
         if param.name == "json_schema":
             options.add_argument(flag, dest="m_json_schema", type=_json_argument, metavar="FILE|JSON",
-                                 help="a JSON Schema: a .json file, @file or inline JSON")
+                                 default=argparse.SUPPRESS, help="a JSON Schema: a .json file, @file or inline JSON")
             continue
         kwargs, text = _flag_for(param)
         names = [flag, "-k"] if param.name == "k" else [flag]
-        options.add_argument(*names, dest=f"m_{param.name}", help=text, **kwargs)
+        # SUPPRESS: a flag not given leaves no attribute, so every value given (None too) is passed on.
+        options.add_argument(*names, dest=f"m_{param.name}", help=text, default=argparse.SUPPRESS, **kwargs)
     add_settings_flags(p)
 
 
@@ -313,9 +314,8 @@ def method_call(args: argparse.Namespace, columns: Sequence[str]) -> tuple[list[
     for param in keywords:
         if param.name in _COMMON:
             continue
-        value = getattr(args, f"m_{param.name}", None)
-        if value is not None:
-            kwargs[param.name] = value
+        if hasattr(args, f"m_{param.name}"):  # given on the command line ('none' included)
+            kwargs[param.name] = getattr(args, f"m_{param.name}")
     if args.model:
         kwargs["model"] = args.model
     if args.prefix:
