@@ -220,6 +220,32 @@ def test_bad_setting_values_are_usage_errors(data, capsys):
     assert status == 2 and "errors" in stderr
 
 
+@pytest.mark.parametrize("value", ["maybe", "Yes please", "cache.txt"])
+def test_a_cache_value_that_is_not_a_setting_or_a_path_is_refused(hub, data, value, tmp_path, monkeypatch, capsys):
+    """``--cache maybe`` used to create ./maybe; now it says what --cache takes, before any work."""
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    status, _, stderr = run("classify", data, "-c", "review", "--base-url", hub.base_url, "--cache", value,
+                            capsys=capsys)
+    assert status == 2 and f"--cache {value!r} is not a cache setting or a path" in stderr
+    assert "false/off" in stderr and "containing '/'" in stderr and ".sqlite or .db" in stderr and "redis://" in stderr
+    assert hub.count() == 0 and list((tmp_path / "cwd").iterdir()) == []
+
+
+def test_cache_values_that_count_as_a_location(hub, data, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for value, file in [("./answers", "answers/cache.sqlite"), ("answers.sqlite", "answers.sqlite"),
+                        ("cache.db", "cache.db"), ("sub/dir", "sub/dir/cache.sqlite")]:
+        status, _, stderr = run("classify", data, "-c", "review", "--base-url", hub.base_url, "--cache", value,
+                                capsys=capsys)
+        assert status == 0 and (tmp_path / file).is_file(), (value, stderr)
+    (tmp_path / "mine").mkdir()  # a bare name is fine when it is an existing directory
+    status, _, _ = run("classify", data, "-c", "review", "--base-url", hub.base_url, "--cache", "mine", capsys=capsys)
+    assert status == 0 and (tmp_path / "mine" / "cache.sqlite").is_file()
+    for value in ("off", "FALSE", "memory", "on"):
+        assert run("cache", "--cache", value, capsys=capsys)[0] == 0, value
+
+
 def test_progress_bar_on_request(hub, data, capsys):
     status, _, stderr = run("classify", data, "-c", "review", "--base-url", hub.base_url, "--progress",
                             "-o", data.with_suffix(".jsonl"), capsys=capsys)

@@ -116,7 +116,8 @@ _SETTING_HELP = {
     "timeout": "seconds per request",
     "max_retries": "retries of transient failures",
     "retry_backoff": "base seconds of the exponential backoff",
-    "cache": "true (on-disk default), false, 'memory', or a directory / .sqlite path",
+    "cache": "true/on (on-disk default), false/off, memory, a directory or .sqlite/.db file (a path "
+             "containing '/', or an existing directory), or redis://host:port/db",
     "errors": "failed rows: warn, raise (exit 1) or ignore",
     "batch_size": "inputs per request where the API takes lists (every batchable task locally)",
     "device": "torch device for --provider local (cuda, cuda:1, cpu, mps)",
@@ -139,7 +140,29 @@ def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
         except ConfigError:
             flag = "--" + f.name.replace("_", "-")
             raise UsageError(f"{flag} {value!r} is not a valid {f.name}") from None
+    if isinstance(out.get("cache"), str):
+        out["cache"] = cache_location(out["cache"])
     return out
+
+
+#: What ``--cache`` takes besides true/on, false/off and memory.
+CACHE_URL_SCHEMES = ("redis://", "rediss://", "unix://")
+CACHE_FILE_SUFFIXES = (".sqlite", ".db")
+CACHE_VALUES = ("true/on (the on-disk default), false/off (no cache), memory, a path containing '/' "
+                "(./answers, ~/cache, /data/answers.sqlite), a file name ending .sqlite or .db, an existing "
+                "directory, or a redis://, rediss:// or unix:// URL")
+
+
+def cache_location(text: str) -> str:
+    """A ``--cache`` value that is not a boolean, checked: a bare word that is not an existing
+    directory is refused rather than made into one (``--cache maybe`` would create ``./maybe``)."""
+    if text.lower() == "memory":
+        return "memory"
+    separators = tuple(s for s in (os.sep, os.altsep, "/") if s)
+    if (text.startswith(CACHE_URL_SCHEMES) or any(s in text for s in separators)
+            or text.lower().endswith(CACHE_FILE_SUFFIXES) or os.path.isdir(os.path.expanduser(text))):
+        return text
+    raise UsageError(f"--cache {text!r} is not a cache setting or a path; use {CACHE_VALUES}")
 
 
 # ---------------------------------------------------------------------------------------------
