@@ -291,6 +291,33 @@ def test_failed_rows_with_the_default_warn(hub, data, capsys):
     assert "text-cl" in failed and "NEGATIVE" not in failed
 
 
+@pytest.mark.parametrize("errors", ["warn", "ignore"])
+def test_every_row_failing_exits_1_and_keeps_the_earlier_output(hub, data, tmp_path, errors, capsys):
+    out = tmp_path / "o.csv"
+    args = ["classify", data, "-c", "review", "--base-url", hub.base_url, "--max-retries", "0", "--errors", errors,
+            "-o", out]
+    assert run(*args, capsys=capsys)[0] == 0
+    before = out.read_bytes()
+    hub.fail(500, times=math.inf)
+    status, _, stderr = run(*args, "--cache", "false", capsys=capsys)
+    assert status == 1, stderr
+    assert "classify: 7 rows (6 with input, 5 unique): 0 cached" in stderr and ", 6 failed in " in stderr
+    assert "hf-frame: failed: classify: every row failed (6 of 6 rows with an input)" in stderr
+    assert f"{str(out)!r} was not written" in stderr and "First error: text-classification" in stderr
+    assert out.read_bytes() == before
+    status, stdout, stderr = run(*args[:-2], "--cache", "false", capsys=capsys)  # no -o: no preview either
+    assert status == 1 and "every row failed" in stderr and "was not written" not in stderr and stdout == ""
+
+
+def test_one_row_that_failed_of_one_exits_1(hub, tmp_path, capsys):
+    source = tmp_path / "one.csv"
+    source.write_text("review\nTerrible\n")
+    hub.fail(500, times=math.inf)
+    status, _, stderr = run("classify", source, "-c", "review", "--base-url", hub.base_url, "--max-retries", "0",
+                            capsys=capsys)
+    assert status == 1 and "every row failed (1 of 1 rows with an input)" in stderr
+
+
 def test_fatal_errors_exit_1(hub, data, capsys):
     status, _, stderr = run("classify", data, "-c", "review", "--base-url", hub.base_url, "--model", "missing/model",
                             capsys=capsys)

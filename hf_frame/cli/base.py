@@ -8,3 +8,7 @@ PROG = "hf-frame"
 
 class UsageError(Exception):
     """A problem with the command line or the input file (exit status 2)."""
+
+
+class RunFailed(Exception):
+    """The run finished but produced nothing usable, e.g. every row failed (exit status 1)."""

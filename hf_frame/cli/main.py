@@ -7,7 +7,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from .base import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, PROG, UsageError
+from .base import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, PROG, RunFailed, UsageError
 from .flags import _add_method_parser, add_settings_flags
 
 
@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\n{PROG}: interrupted; the answers received so far are cached: run the same command "
               "again to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except RowErrors as exc:
+    except (RowErrors, RunFailed) as exc:
         return fail(EXIT_FAILED, str(exc))
     except (UsageError, ConfigError, InputError) as exc:
         return fail(EXIT_USAGE, str(exc))

@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from .base import EXIT_OK, PROG, UsageError
+from .base import EXIT_OK, PROG, RunFailed, UsageError
 from .files import file_format, read_frame, write_frame
 from .flags import method_call, settings_from_args
 from .render import _summary, format_table
@@ -40,11 +40,12 @@ def run_method(args: argparse.Namespace) -> int:
     out = run_job_on_frame(job, df)
     seconds = time.perf_counter() - start
     summary = _summary(args.method, len(df), seconds, local)
+    new = [c for c in out.columns if c not in df.columns]
+    _fail_when_every_row_failed(out, new, summary, args.output)
     if args.output:
         write_frame(out, args.output)
         print(f"{summary} -> {args.output} ({len(out)} rows, {len(out.columns)} columns)", file=sys.stderr)
         return EXIT_OK
-    new = [c for c in out.columns if c not in df.columns]
     shown = [c for c in dict.fromkeys(used) if c in out.columns] + new
     if args.method == "search":
         shown = list(out.columns)
@@ -56,6 +57,23 @@ def run_method(args: argparse.Namespace) -> int:
         print(f"... {len(out) - n} more rows (write them all with -o FILE)")
     print(summary, file=sys.stderr)
     return EXIT_OK
+
+
+def _fail_when_every_row_failed(out, new_columns: list, summary: str, output: str | None) -> None:
+    """Raise RunFailed when no row with an input got an answer: exit status 1, and an earlier output
+    file is not overwritten with nulls."""
+    from ..methods import last_run
+
+    run = last_run()
+    rows, failed = run.get("rows", 0), run.get("failed", 0)
+    if not rows or failed < rows:
+        return
+    print(summary, file=sys.stderr)
+    first = next((value for c in new_columns if str(c).endswith("_error") for value in out[c] if isinstance(value, str)),
+                 None)
+    written = f"; {output!r} was not written" if output else ""
+    raise RunFailed(f"{run.get('method', 'the method')}: every row failed ({failed} of {rows} rows with an input)"
+                    f"{written}" + (f". First error: {first}" if first else ""))
 
 
 def _note_default_local_model(call) -> None:
