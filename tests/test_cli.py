@@ -318,6 +318,22 @@ def test_one_row_that_failed_of_one_exits_1(hub, tmp_path, capsys):
     assert status == 1 and "every row failed (1 of 1 rows with an input)" in stderr
 
 
+def test_a_server_that_is_not_running_fails_at_once(tmp_path, capsys):
+    import socket
+    import time
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    source = tmp_path / "two.csv"
+    source.write_text("review\ngood\nbad\n")
+    start = time.perf_counter()
+    status, _, stderr = run("classify", source, "-c", "review", "--base-url", f"http://127.0.0.1:{port}",
+                            capsys=capsys)
+    assert status == 1 and f"127.0.0.1:{port} is unreachable" in stderr and "server is running" in stderr
+    assert time.perf_counter() - start < 5  # was 10-30 s of retries, then exit 0 with "2 failed"
+
+
 def test_fatal_errors_exit_1(hub, data, capsys):
     status, _, stderr = run("classify", data, "-c", "review", "--base-url", hub.base_url, "--model", "missing/model",
                             capsys=capsys)

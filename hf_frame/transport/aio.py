@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -48,6 +49,10 @@ class WireError(Exception):
     """The connection failed or dropped (mapped from aiohttp's or httpx's transport errors)."""
 
 
+class WireUnreachable(WireError):
+    """Nothing answers at the address: the connection was refused or the host name did not resolve."""
+
+
 def _session(timeout: float, max_connections: int) -> aiohttp.ClientSession:
     key = (timeout, max_connections)
     session = _sessions.get(key)
@@ -76,5 +81,8 @@ async def post(url: str, *, json_body: Any, content: bytes | None, headers: dict
             return RawResponse(response.status, response.headers, body, response.reason or "")
     except asyncio.TimeoutError as exc:
         raise WireTimeout(str(exc)) from exc
+    except aiohttp.ClientConnectorError as exc:
+        unreachable = isinstance(exc.os_error, (ConnectionRefusedError, socket.gaierror))
+        raise (WireUnreachable if unreachable else WireError)(f"{type(exc).__name__}: {exc}") from exc
     except aiohttp.ClientError as exc:
         raise WireError(f"{type(exc).__name__}: {exc}") from exc

@@ -11,6 +11,7 @@ import asyncio
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -80,6 +81,8 @@ async def _post(request: Request, headers: dict[str, str], settings: Settings) -
                                                    headers=headers)
     except httpx.TimeoutException as exc:
         raise aio.WireTimeout(str(exc)) from exc
+    except httpx.ConnectError as exc:
+        raise aio.WireUnreachable(f"{type(exc).__name__}: {exc}") from exc
     except httpx.TransportError as exc:
         raise aio.WireError(f"{type(exc).__name__}: {exc}") from exc
     return aio.RawResponse(response.status_code, response.headers, response.content, response.reason_phrase)
@@ -111,6 +114,20 @@ def _scrub(message: str, token: str | None) -> str:
 
 _HINTS = {401: " (check the token)", 403: " (the token lacks permission)", 404: " (check the model id and URL)"}
 
+#: host:port of every server that answered in this process (with any status): a refusal from one of
+#: them is transient (a restart); from any other it means nothing listens there.
+_answered: set[str] = set()
+
+
+def _host(url: str) -> str:
+    """``host:port`` of a URL (never its user or password)."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{parts.hostname}:{port or (443 if parts.scheme == 'https' else 80)}"
+
 
 async def send(request: Request, settings: Settings, *, task: str, model: str | None) -> Any:
     """POST ``request`` and return the decoded JSON answer.
@@ -124,7 +141,8 @@ async def send(request: Request, settings: Settings, *, task: str, model: str | 
     if settings.token:
         headers["Authorization"] = f"Bearer {settings.token}"
     where = f"{task} with model {model!r}" if model else task
-    attempt = 0
+    host = _host(request.url)
+    attempt = unreachable = 0
     while True:
         wait: float | None = None
         status: int | None = None
@@ -135,9 +153,19 @@ async def send(request: Request, settings: Settings, *, task: str, model: str | 
                 response = await _post(request, headers, settings)
             except aio.WireTimeout:
                 problem = f"timed out after {settings.timeout:g}s"
+            except aio.WireUnreachable as exc:
+                problem = f"connection failed ({_scrub(str(exc), settings.token)})"
+                if host not in _answered:
+                    unreachable += 1
+                    if unreachable > retry.UNREACHABLE_RETRIES or attempt >= settings.max_retries:
+                        raise FatalRequestError(
+                            f"{where} failed: {host} is unreachable, {problem}; check the URL (base_url / "
+                            "endpoint) and that the server is running", task=task, model=model or "") from None
+                    wait = retry.UNREACHABLE_WAIT
             except aio.WireError as exc:
                 problem = f"connection failed ({_scrub(str(exc), settings.token)})"
             else:
+                _answered.add(host)
                 status = response.status
                 ok, body = _decode(response.content)
                 if status < 300:
