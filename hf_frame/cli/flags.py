@@ -99,29 +99,36 @@ def add_settings_flags(parser: argparse.ArgumentParser) -> None:
     for f in _setting_fields():
         flag = "--" + f.name.replace("_", "-")
         env = f"HF_FRAME_{f.name.upper()}"
+        text = _SETTING_HELP.get(f.name, "")
         if isinstance(f.default, bool) and f.name != "cache":
             group.add_argument(flag, dest=f"setting_{f.name}", action=argparse.BooleanOptionalAction,
-                               default=None, help=f"(env {env}; default {f.default})")
+                               default=None, help=f"{text} (env {env}; default: {_default_text(f.default)})")
         else:
-            group.add_argument(flag, dest=f"setting_{f.name}", metavar=f.name.upper(), default=None,
-                               help=_SETTING_HELP.get(f.name, "") + f" (env {env}; default {f.default})")
+            group.add_argument(flag, dest=f"setting_{f.name}", metavar=_SETTING_METAVARS.get(f.name, "N"),
+                               default=None, help=f"{text} (env {env}; default: {_default_text(f.default)})")
 
 
 _SETTING_HELP = {
-    "provider": "router provider segment, or 'local' to run models in this process",
-    "base_url": "router URL (a mirror or a test server)",
-    "endpoint": "a dedicated Inference Endpoint / TGI / TEI URL, posted to as-is",
+    "provider": "the router's provider segment, or 'local' to run models in this process",
+    "base_url": "the router URL (a mirror or a test server)",
+    "endpoint": "a dedicated Inference Endpoint / TGI / TEI URL, posted to as it is",
     "max_concurrency": "requests in flight at once",
-    "requests_per_minute": "rate limit",
+    "requests_per_minute": "a rate limit",
     "timeout": "seconds per request",
     "max_retries": "retries of transient failures",
-    "retry_backoff": "base seconds of the exponential backoff",
+    "retry_backoff": "base seconds of the exponential backoff between retries",
     "cache": "true/on (on-disk default), false/off, memory, a directory or .sqlite/.db file (a path "
              "containing '/', or an existing directory), or redis://host:port/db",
-    "errors": "failed rows: warn, raise (exit 1) or ignore",
+    "progress": "a progress bar on stderr",
+    "errors": "failed rows: warn, raise (exit status 1) or ignore",
     "batch_size": "inputs per request where the API takes lists (every batchable task locally)",
-    "device": "torch device for --provider local (cuda, cuda:1, cpu, mps)",
-    "max_media_bytes": "largest image/audio file",
+    "wait_for_model": "on a 503 while a model loads, ask the server to hold the request",
+    "device": "the torch device for --provider local (cuda, cuda:1, cpu, mps)",
+    "max_media_bytes": "the largest image or audio file",
+}
+_SETTING_METAVARS = {
+    "provider": "NAME", "base_url": "URL", "endpoint": "URL", "requests_per_minute": "N", "timeout": "SECONDS",
+    "retry_backoff": "SECONDS", "cache": "WHERE", "errors": "MODE", "device": "DEVICE", "max_media_bytes": "BYTES",
 }
 
 
@@ -175,32 +182,84 @@ def _annotation(param: inspect.Parameter) -> str:
 
 
 def _flag_for(param: inspect.Parameter) -> tuple[dict, str]:
-    """argparse keywords for a keyword parameter of a method, and a help text."""
+    """argparse keywords for a keyword parameter of a method, and what its value is when the docs
+    say nothing about it."""
     ann, default = _annotation(param), param.default
-    shown = "" if default is inspect.Parameter.empty else f" (default {default!r})"
     if isinstance(default, bool) and "str" not in ann:
-        return {"action": argparse.BooleanOptionalAction}, shown.strip()
+        return {"action": argparse.BooleanOptionalAction}, "on or off"
     if ann.startswith("int") or (isinstance(default, int) and not isinstance(default, bool) and ann in ("", "int")):
-        return {"type": _optional_int, "metavar": "N"}, f"integer{shown}"
+        return {"type": _optional_int, "metavar": "N"}, "an integer"
     if ann.startswith("float"):
-        return {"type": _optional_float, "metavar": "X"}, f"number{shown}"
+        return {"type": _optional_float, "metavar": "X"}, "a number"
     if ann.startswith("str") and "dict" not in ann:
-        return {"type": str, "metavar": "TEXT"}, f"text{shown}"
-    return {"type": parse_value, "metavar": "VALUE"}, f"text or JSON{shown}"
+        return {"type": str, "metavar": "TEXT"}, "a text"
+    return {"type": parse_value, "metavar": "VALUE"}, "a text, or JSON"
+
+
+def _default_text(value: Any) -> str:
+    """A default as typed on the command line."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return "none" if value is None else str(value)
+
+
+#: What a method's keyword parameter does, for methods whose docstring has no numpydoc
+#: "Parameters" section (one there wins). Values are written as typed on the command line.
+PARAMETER_HELP = {
+    "top_k": "how many of the best answers to keep per row ('none': every one the model returns)",
+    "top_n": "rank only the N most relevant rows; the others get no rank ('none': rank every row)",
+    "k": "how many rows to return, best first",
+    "multi_label": "score every label on its own (needed above 10 labels) instead of sharing 1 between them",
+    "hypothesis_template": "the sentence each label is tested with, {} standing for the label "
+                           "(e.g. 'This review is about {}.')",
+    "aggregation": "how word pieces are merged into entities: none, simple, first, average or max",
+    "src_lang": "the source language code, for multilingual models (e.g. en_XX)",
+    "tgt_lang": "the target language code, for multilingual models (e.g. fr_XX)",
+    "return_full_text": "return the prompt followed by the continuation, not the continuation only",
+    "threshold": "the smallest score kept (default: the model's)",
+    "subtask": "semantic, instance or panoptic (default: the model's)",
+    "return_timestamps": "also return the text in timed chunks: true, or 'word' for word timings",
+    "chunking": "split long texts first: none (default), sentence, word, or JSON such as "
+                '\'{"strategy": "word", "max_chunk_size": 200, "overlap": 50}\'',
+    "pooling": "mean: one vector per row (the mean of its chunks); none: each chunk with its vector",
+    "api": "the server's flavour: hf (the router, or --endpoint as given), tei or openai",
+    "normalize": "return unit-length vectors",
+    "truncate": "let the server cut texts longer than the model's limit (else they fail)",
+    "dim": "the vector size, declared so the output type is known before anything is sent",
+    "dimensions": "ask the server for shorter (Matryoshka) vectors of this size",
+    "prompt_name": "the name of a prompt the model defines, put before each text (e.g. query)",
+    "encoding_format": "with --api openai: float or base64",
+    "raw_scores": "the model's raw scores instead of probabilities",
+    "json_schema": "a JSON Schema the reply must match, exploded into typed columns: a .json file, @file or "
+                   "inline JSON",
+    "response_format": "how the schema is sent: auto (openai on the router, tgi on an --endpoint), openai, tgi, "
+                       "or a JSON object sent as it is",
+    "details": "add finish_reason, prompt_tokens and completion_tokens columns",
+    "schema_retries": "how many times a reply that does not match the schema is asked again",
+}
+
+
+def _keyword_help(param: inspect.Parameter, documented: dict[str, str], fallback: str) -> str:
+    text = documented.get(param.name) or PARAMETER_HELP.get(param.name) or fallback
+    default = param.default
+    if default is inspect.Parameter.empty or default is None or param.name == "json_schema":
+        return text
+    return f"{text} (default: {_default_text(default)})"
 
 
 _INPUT_HELP = {
     "column": "the input column",
-    "other_column": "similarity: the second column",
-    "sentence": "similarity: a literal sentence compared with every row",
-    "question_column": "the column holding the questions",
-    "question": "a literal question asked of every row",
-    "context_column": "qa: the column holding the contexts (default: --column)",
-    "context": "qa: a literal context",
-    "labels": "zero-shot labels: a,b,c or a JSON array",
-    "query": "the query text",
-    "prompt": "chat: a column, or a template like 'Rate {product}: {review}' (default: --column)",
-    "system": "chat: a system message sent with every row",
+    "other_column": "a second column, compared row by row with --column",
+    "sentence": "a sentence compared with every row of --column",
+    "question_column": "the column holding the questions (default: --column)",
+    "question": "one question asked of every row",
+    "context_column": "the column holding the contexts (default: --column)",
+    "context": "one context for every row",
+    "labels": "the candidate labels: a,b,c or a JSON array",
+    "query": "the query",
+    "prompt": "a column, or a template filled from each row such as 'Rate {product}: {review}' "
+              "(default: --column)",
+    "system": "a system message sent with every row",
 }
 
 #: The leading (non-keyword) parameters of methods, and the flags that give them.
@@ -213,56 +272,84 @@ _INPUT_FLAGS: dict[str, tuple[str, ...]] = {
     "prompt": ("prompt",),
     "system": ("system",),
 }
+_INPUT_METAVARS = {"labels": "A,B,C", "prompt": "COLUMN|TEMPLATE"}
 
 
-def method_parameters(function: Callable) -> tuple[list[inspect.Parameter], list[inspect.Parameter]]:
-    """(leading input parameters, keyword parameters) of a job-building function."""
+def _input_metavar(dest: str) -> str:
+    return _INPUT_METAVARS.get(dest, "COLUMN" if dest.endswith("column") else "TEXT")
+
+
+def split_parameters(params) -> tuple[list[inspect.Parameter], list[inspect.Parameter]]:
+    """(leading input parameters, keyword parameters), without ``*args`` / ``**kwargs``."""
     leading, keywords = [], []
-    for p in inspect.signature(function).parameters.values():
+    for p in params:
         if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
             continue
         (keywords if p.kind == p.KEYWORD_ONLY else leading).append(p)
     return leading, keywords
 
 
-def _add_method_parser(subparsers, name: str, function: Callable) -> None:
-    doc = inspect.getdoc(function) or ""
-    summary = doc.splitlines()[0] if doc else name
-    aliases = [name.replace("_", "-")] if "_" in name else []
-    p = subparsers.add_parser(name, aliases=aliases, help=summary, description=doc,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.set_defaults(command="method", method=name)
-    p.add_argument("input", help="input file: .csv, .tsv, .parquet, .jsonl, .json")
-    p.add_argument("-c", "--column", help=_INPUT_HELP["column"])
-    p.add_argument("-o", "--output", help="output file (format from the extension); default: print a preview")
-    p.add_argument("-m", "--model", help="model: a Hub id, or a local directory with --provider local")
-    p.add_argument("--prefix", help="output column prefix (default: the input column's name)")
-    p.add_argument("--param", action="append", type=_key_value, default=[], metavar="KEY=VALUE",
-                   help="an API parameter (repeatable); values are JSON when they parse")
-    p.add_argument("--limit", type=int, metavar="N", help="only the first N rows of the input")
-    p.add_argument("--preview", type=int, default=10, metavar="N", help="rows printed without -o (default 10)")
+def method_parameters(function: Callable) -> tuple[list[inspect.Parameter], list[inspect.Parameter]]:
+    """(leading input parameters, keyword parameters) of a job-building function."""
+    return split_parameters(inspect.signature(function).parameters.values())
 
-    leading, keywords = method_parameters(function)
+
+def _input_dests(command) -> list[str]:
+    leading, _ = split_parameters(command.parameters)
+    return [dest for param in leading for dest in _INPUT_FLAGS.get(param.name, ())]
+
+
+def method_parser_options(command) -> dict[str, Any]:
+    """``add_parser`` keywords of a method command (a :class:`catalog.Command`): its help line,
+    usage and description. The flags come later, from :func:`add_method_flags`."""
+    from .render import parse_docstring
+
+    docs = parse_docstring(command.doc)
+    input_flags = ["-c COLUMN"] + [f"--{d.replace('_', '-')} {_input_metavar(d)}" for d in _input_dests(command)]
+    return {"help": docs.summary or command.name, "description": "\n\n".join(docs.paragraphs) or None,
+            "usage": f"%(prog)s INPUT {' '.join(f'[{f}]' for f in input_flags)} [-o OUTPUT] [options]",
+            "epilog": "The token comes from HF_TOKEN or the 'huggingface-cli login' file, never from a flag."}
+
+
+def add_method_flags(p: argparse.ArgumentParser, command) -> None:
+    """The flags of a method command: input file and columns, the method's options, the settings."""
+    from .render import parse_docstring
+
+    docs = parse_docstring(command.doc)
+    _, keywords = split_parameters(command.parameters)
+    p.set_defaults(command="method", method=command.method, command_name=command.name)
+    p.add_argument("input", metavar="INPUT", help="the input file: .csv, .tsv, .parquet, .jsonl or .json "
+                   "(.gz, .bz2, .xz compression for the text formats)")
+    p.add_argument("-o", "--output", metavar="OUTPUT", help="the output file, its format from its extension "
+                   "(default: print a preview)")
+    p.add_argument("-m", "--model", metavar="MODEL", help="a Hub model id, or a local directory with --provider local")
+    p.add_argument("--prefix", metavar="TEXT", help="the output columns' prefix (default: the input column's name)")
+    p.add_argument("--param", action="append", type=_key_value, default=[], metavar="KEY=VALUE",
+                   help="an API parameter, repeatable; values are JSON when they parse (e.g. max_new_tokens=60)")
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N rows of the input")
+    p.add_argument("--preview", type=int, default=10, metavar="N", help="rows printed without -o (default: 10)")
+
     group = p.add_argument_group("inputs")
-    for param in leading:
-        for dest in _INPUT_FLAGS.get(param.name, ()):
-            kwargs: dict[str, Any] = {"dest": dest, "help": _INPUT_HELP.get(dest)}
-            if dest == "labels":
-                kwargs.update(type=_comma_list, metavar="A,B,C")
-            group.add_argument("--" + dest.replace("_", "-"), **kwargs)
-    options = p.add_argument_group(f"{name} options")
+    group.add_argument("-c", "--column", metavar="COLUMN", help=_INPUT_HELP["column"])
+    for dest in _input_dests(command):
+        kwargs: dict[str, Any] = {"dest": dest, "help": _INPUT_HELP.get(dest), "metavar": _input_metavar(dest)}
+        if dest == "labels":
+            kwargs.update(type=_comma_list)
+        group.add_argument("--" + dest.replace("_", "-"), **kwargs)
+    options = p.add_argument_group(f"{command.name} options")
     for param in keywords:
         if param.name in _COMMON:
             continue
         flag = "--" + param.name.replace("_", "-")
         if param.name == "json_schema":
             options.add_argument(flag, dest="m_json_schema", type=_json_argument, metavar="FILE|JSON",
-                                 default=argparse.SUPPRESS, help="a JSON Schema: a .json file, @file or inline JSON")
+                                 default=argparse.SUPPRESS, help=_keyword_help(param, docs.parameters, ""))
             continue
-        kwargs, text = _flag_for(param)
-        names = [flag, "-k"] if param.name == "k" else [flag]
+        kwargs, fallback = _flag_for(param)
+        names = ["-k", flag] if param.name == "k" else [flag]
         # SUPPRESS: a flag not given leaves no attribute, so every value given (None too) is passed on.
-        options.add_argument(*names, dest=f"m_{param.name}", help=text, default=argparse.SUPPRESS, **kwargs)
+        options.add_argument(*names, dest=f"m_{param.name}", default=argparse.SUPPRESS,
+                             help=_keyword_help(param, docs.parameters, fallback), **kwargs)
     add_settings_flags(p)
 
 

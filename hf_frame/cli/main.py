@@ -8,39 +8,92 @@ import warnings
 from collections.abc import Sequence
 
 from .base import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, PROG, RunFailed, UsageError
-from .flags import _add_method_parser, add_settings_flags
+from .flags import add_method_flags, add_settings_flags, method_parser_options
+from .render import HelpFormatter
+
+
+class _Commands(dict):
+    """The subcommand table: ``zero_shot`` finds ``zero-shot`` (a hidden alias: each command is listed
+    once, dashed)."""
+
+    @staticmethod
+    def _key(name: object) -> object:
+        return name.replace("_", "-") if isinstance(name, str) else name
+
+    def __contains__(self, name: object) -> bool:
+        return super().__contains__(self._key(name))
+
+    def __getitem__(self, name: str) -> argparse.ArgumentParser:
+        return super().__getitem__(self._key(name))
+
+    def get(self, name, default=None):
+        try:
+            return self[name]
+        except KeyError:
+            return default
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..methods import METHODS
-    from .cache_cmd import run_cache
+    """The ``hf-frame`` parser: demo, cache, and one command per method."""
+    from .. import __version__
+    from . import catalog
     from .demo import run_demo
 
     parser = argparse.ArgumentParser(
-        prog=PROG, description="Run Hugging Face inference over a CSV, Parquet or JSONL file (every df.hf method is a command), or the offline demo.",
-        epilog="Run '%(prog)s METHOD --help' for a method's flags. Docs: README.md.",
+        prog=PROG, formatter_class=HelpFormatter, usage="%(prog)s [-h] [--version] COMMAND ...",
+        description="Run Hugging Face inference over a CSV, TSV, Parquet or JSONL file: every df.hf method is a "
+                    "command. Or run the offline demo.",
+        epilog="Run '%(prog)s COMMAND --help' for a command's flags. Exit status: 0 done, 1 the run failed "
+               "(every row failed, --errors raise, a bad token or model, an unreachable server), 2 a usage "
+               "error, 130 interrupted.",
     )
-    from .. import __version__
-
+    parser._optionals.title = "options"  # the same heading on every Python version
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    sub._name_parser_map = sub.choices = _Commands()  # argparse keeps the table here
 
-    demo = sub.add_parser("demo", help="offline demo: semantic search and similarity on bundled reviews",
-                          description=run_demo.__doc__)
-    demo.set_defaults(command="demo")
-    demo.add_argument("--query", action="append", help="a search query (repeatable; default: three examples)")
-    demo.add_argument("-k", "--k", type=int, default=3, help="reviews shown per query (default 3)")
-    demo.add_argument("-m", "--model", help="another embedding model (default: the packaged all-MiniLM-L6-v2)")
+    def add(name: str, **kwargs) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, prog=f"{PROG} {name}", formatter_class=HelpFormatter, **kwargs)
+        command._optionals.title = "options"
+        return command
+
+    demo = add("demo", help="Offline demo: semantic search and similarity over bundled product reviews.",
+               description=run_demo.__doc__, usage="%(prog)s [--query TEXT] [-k N] [-m MODEL] [options]")
+    demo.set_defaults(command="demo", command_name="demo")
+    demo.add_argument("--query", action="append", metavar="TEXT",
+                      help="a search query, repeatable (default: three examples)")
+    demo.add_argument("-k", "--k", type=int, default=3, metavar="N", help="reviews shown per query (default: 3)")
+    demo.add_argument("-m", "--model", metavar="MODEL",
+                      help="another embedding model (default: the packaged all-MiniLM-L6-v2)")
     add_settings_flags(demo)
 
-    cache = sub.add_parser("cache", help="show (or --clear) the answer cache", description=run_cache.__doc__)
-    cache.set_defaults(command="cache")
+    cache = add("cache", help="Where answers are cached and how many; --clear deletes them.",
+                usage="%(prog)s [--clear] [options]",
+                description="Where answers are cached and how many; --clear deletes them. The settings flags "
+                            "choose the cache, as in a method command.")
+    cache.set_defaults(command="cache", command_name="cache")
     cache.add_argument("--clear", action="store_true", help="delete every cached answer")
     add_settings_flags(cache)
 
-    for name in sorted(METHODS):
-        _add_method_parser(sub, name, METHODS[name])
+    for command in sorted(catalog.commands().values(), key=lambda c: c.name):
+        method = add(command.name, **method_parser_options(command))
+        add_method_flags(method, command)
     return parser
+
+
+def _unknown(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str]) -> None:
+    """Report arguments no parser took with the usage of the command they were given to (exits 2)."""
+    import difflib
+
+    command = parser._subparsers._group_actions[0].choices.get(getattr(args, "command_name", None)) or parser
+    message = f"unrecognized arguments: {' '.join(extra)}"
+    known = [s for action in command._actions for s in action.option_strings]
+    close = [difflib.get_close_matches(a.split("=", 1)[0], known, n=1, cutoff=0.75) for a in extra
+             if a.startswith("--")]
+    hints = sorted({match[0] for match in close if match})
+    if hints:
+        message += f" (did you mean {' or '.join(hints)}?)"
+    command.error(message)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -53,7 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            _unknown(parser, args, extra)
     except SystemExit as exc:  # --help / --version (0) and usage errors (2)
         return int(exc.code or 0)
     if not getattr(args, "command", None):
