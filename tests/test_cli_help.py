@@ -1,8 +1,8 @@
-"""``hf-frame --help``: made from the docstrings, and the same on every run.
+"""``hf-frame --help``: made from the docstrings, the same on every run, and cheap to build.
 
 The help of every command is compared exactly with ``tests/snapshots/cli_help.txt``, rendered 100
 columns wide. After changing a method's signature or docstring, or the CLI's own help texts,
-regenerate the snapshot with::
+regenerate the snapshot and the command catalog (``hf_frame/cli/commands.json``) with::
 
     HF_FRAME_UPDATE_SNAPSHOTS=1 python -m pytest tests/test_cli_help.py
 
@@ -12,8 +12,10 @@ and review the diff.
 from __future__ import annotations
 
 import argparse
+import ast
 import difflib
 import inspect
+import json
 import os
 import re
 from pathlib import Path
@@ -52,6 +54,18 @@ def all_help(capsys) -> str:
 def _width(monkeypatch):
     monkeypatch.setenv("COLUMNS", WIDTH)
     monkeypatch.setenv("LINES", "50")
+
+
+def test_the_command_catalog_matches_the_methods():
+    """The parser is built from commands.json; it must say what the methods say."""
+    live = catalog.build()
+    if UPDATE:
+        catalog.write()
+        catalog.commands.cache_clear()
+    stored = json.loads(catalog.CATALOG_FILE.read_text(encoding="utf-8"))
+    assert stored == live, ("hf_frame/cli/commands.json is stale; regenerate it with "
+                            "HF_FRAME_UPDATE_SNAPSHOTS=1 python -m pytest tests/test_cli_help.py")
+    assert set(stored["commands"]) == set(hf_frame.METHODS)
 
 
 def test_help_matches_the_snapshot(capsys):
@@ -166,3 +180,34 @@ def test_an_unknown_flag_prints_the_usage_of_its_command(tmp_path, capsys):
     status = cli.main(["zero_shot", str(tmp_path / "x.csv"), "--nope"])
     _, err = capsys.readouterr()
     assert status == 2 and err.startswith("usage: hf-frame zero-shot INPUT") and "--nope" in err
+
+
+def test_the_parser_comes_from_the_catalog_not_the_method_modules(monkeypatch):
+    """Building the parser never needs hf_frame.methods: with METHODS emptied every command is there."""
+    from hf_frame import methods
+
+    monkeypatch.setattr(methods, "METHODS", {})
+    commands = cli.build_parser()._subparsers._group_actions[0].choices
+    assert all(name in commands for name in hf_frame.METHODS)
+    assert {a.dest for a in commands["zero-shot"]._actions} >= {"labels", "m_multi_label", "setting_cache"}
+
+
+HEAVY = ("pandas", "polars", "pyarrow", "numpy", "httpx", "aiohttp")
+
+
+def test_the_cli_modules_import_heavy_packages_only_inside_functions():
+    """What --help loads is decided at module level: only the standard library and the CLI itself."""
+    package = Path(cli.__file__).parent
+    for path in sorted(package.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [("." * node.level) + (node.module or "")]
+            else:
+                continue
+            for name in names:
+                assert not name.startswith(HEAVY), (path.name, name)
+                assert not name.startswith(("..methods", "..pandas", "..polars", "..core", "..tasks",
+                                            "..transport", "..local")), (path.name, name)

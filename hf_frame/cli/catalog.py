@@ -1,11 +1,23 @@
-"""The method commands as data: names, docstrings and signatures, introspected from the methods."""
+"""The method commands as data: names, docstrings and signatures, read without importing the methods.
+
+Building the argument parser needs every method's docstring and keyword parameters, but importing
+the methods brings pyarrow, httpx and aiohttp (and the adapters pandas and polars), most of the
+start-up time of ``hf-frame --help``. So the parser is built from ``commands.json``, a copy of what
+:func:`build` introspects from :data:`hf_frame.methods.METHODS`. Running a method still calls the
+real function with its real signature; ``tests/test_cli_help.py`` fails when the file is stale and
+rewrites it (with the help snapshots) under ``HF_FRAME_UPDATE_SNAPSHOTS=1``.
+"""
 
 from __future__ import annotations
 
 import inspect
+import json
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+CATALOG_FILE = Path(__file__).with_name("commands.json")
 
 
 @dataclass(frozen=True)
@@ -71,9 +83,14 @@ def build() -> dict[str, Any]:
     return {"commands": commands}
 
 
+def write(path: Path = CATALOG_FILE) -> None:
+    """Rewrite the catalog file from the methods."""
+    path.write_text(json.dumps(build(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 @lru_cache(maxsize=1)
 def commands() -> dict[str, Command]:
-    """Method name -> :class:`Command`."""
-    data = build()
+    """Method name -> :class:`Command`, from the catalog file."""
+    data = json.loads(CATALOG_FILE.read_text(encoding="utf-8"))
     return {method: Command(method, entry["doc"], tuple(_parameter(r) for r in entry["parameters"]))
             for method, entry in data["commands"].items()}

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .base import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, PROG, RunFailed, UsageError
 from .flags import add_method_flags, add_settings_flags, method_parser_options
@@ -13,8 +14,12 @@ from .render import HelpFormatter
 
 
 class _Commands(dict):
-    """The subcommand table: ``zero_shot`` finds ``zero-shot`` (a hidden alias: each command is listed
-    once, dashed)."""
+    """The subcommand table. ``zero_shot`` finds ``zero-shot`` (a hidden alias: each command is listed
+    once, dashed), and a command's flags are added when it is looked up, not for every ``--help``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending: dict[str, Callable[[], None]] = {}
 
     @staticmethod
     def _key(name: object) -> object:
@@ -24,7 +29,12 @@ class _Commands(dict):
         return super().__contains__(self._key(name))
 
     def __getitem__(self, name: str) -> argparse.ArgumentParser:
-        return super().__getitem__(self._key(name))
+        key = self._key(name)
+        parser = super().__getitem__(key)
+        add_flags = self.pending.pop(key, None)
+        if add_flags is not None:
+            add_flags()
+        return parser
 
     def get(self, name, default=None):
         try:
@@ -34,7 +44,8 @@ class _Commands(dict):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``hf-frame`` parser: demo, cache, and one command per method."""
+    """The ``hf-frame`` parser: demo, cache, and one command per method (from the command catalog,
+    so no method module, pandas, polars or pyarrow is imported to build it)."""
     from .. import __version__
     from . import catalog
     from .demo import run_demo
@@ -77,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for command in sorted(catalog.commands().values(), key=lambda c: c.name):
         method = add(command.name, **method_parser_options(command))
-        add_method_flags(method, command)
+        sub.choices.pending[command.name] = functools.partial(add_method_flags, method, command)
     return parser
 
 
