@@ -70,9 +70,7 @@ def _parameter(record: dict[str, Any]) -> inspect.Parameter:
 
 def build() -> dict[str, Any]:
     """The catalog introspected from the methods themselves (imports them)."""
-    import hf_frame  # noqa: F401  (registers every method)
-
-    from ..methods import METHODS
+    from .. import METHODS  # every method registered
 
     commands = {}
     for method in sorted(METHODS):

@@ -355,7 +355,7 @@ def add_method_flags(p: argparse.ArgumentParser, command) -> None:
 
 def method_call(args: argparse.Namespace, columns: Sequence[str]) -> tuple[list[Any], dict[str, Any], list[str]]:
     """(positional arguments, keyword arguments, input columns used) for ``args.method``."""
-    from ..methods import METHODS
+    from .. import METHODS
 
     function = METHODS[args.method]
     leading, keywords = method_parameters(function)

@@ -27,9 +27,7 @@ def run_method(args: argparse.Namespace) -> int:
     positional, kwargs, used = method_call(args, [str(c) for c in df.columns])
     kwargs.update(settings)
 
-    import hf_frame  # noqa: F401  (registers the accessors and every method)
-
-    from ..methods import METHODS
+    from .. import METHODS  # every method registered
     from ..pandas import run_job_on_frame
 
     job = METHODS[args.method](*positional, **kwargs)  # argument errors surface here, before any work
