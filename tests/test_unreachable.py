@@ -1,18 +1,17 @@
 """A server that is not there fails at once as unreachable; one that answered before is retried.
 
-The real wire (aiohttp) against a closed loopback port and a real loopback server that stops;
+The real wire (aiohttp) against a closed loopback port and a fake hub that stops;
 httpx.MockTransport only to count attempts on the httpx wire.
 """
 
 from __future__ import annotations
 
-import http.server
 import socket
-import threading
 import time
 
 import httpx
 import pytest
+from fake_hub import FakeHub, answers
 
 from hf_frame.config import resolve_settings
 from hf_frame.core import runner
@@ -59,32 +58,11 @@ def test_with_no_retries_it_fails_on_the_first_refusal():
     assert time.perf_counter() - start < retry.UNREACHABLE_WAIT
 
 
-class _Ok(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        body = b'{"ok": 1}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 def test_a_server_that_answered_before_is_retried_when_it_refuses():
     """A refusal from a host that answered in this process is a restart: the usual retries apply."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/m"
-    try:
-        assert send(url) == {"ok": 1}
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with FakeHub() as hub:
+        url = f"{hub.base_url}/hf-inference/models/test/text-classification"
+        assert send(url) == [answers.classify("x")]
     runner.run(wire.aio._close_sessions())  # drop the kept-alive connection: the next one is refused
     with pytest.raises(RowRequestError, match="after 3 attempts: connection failed") as info:
         send(url, max_retries=2, retry_backoff=0.01)
