@@ -23,7 +23,7 @@
 
     CacheWarning (UserWarning)        answers could not be written to the cache yet (kept in memory)
 
-Internal, never seen by users: ``WireTimeout`` / ``WireError`` (the one boundary where aiohttp's
+Internal, never seen by users: ``WireTimeout`` / ``WireError`` / ``WireUnreachable`` (the one boundary where aiohttp's
 and httpx's own exceptions are mapped), ``LocalModelError`` / ``LocalModelLoadError`` (the local
 backend; the engine turns them into the request errors above).
 
@@ -143,6 +143,10 @@ class WireTimeout(Exception):
 
 class WireError(Exception):
     """The connection failed or dropped (mapped from aiohttp's or httpx's transport errors)."""
+
+
+class WireUnreachable(WireError):
+    """Nothing answers at the address: the connection was refused or the host name did not resolve."""
 
 
 class CacheError(HFFrameError):

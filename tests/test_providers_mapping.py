@@ -120,7 +120,7 @@ def test_offline_fails_at_once_but_cached_answers_still_work(hub, monkeypatch, t
     frame("a").hf.embed("t", model=EMBEDDER, provider="together", base_url=hub.base_url)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     from hf_frame.backends.remote.providers import mapping
-    from hf_frame.core import runner
+    from hf_frame import runtime as runner
 
     mapping.forget()
     hub.reset()

@@ -8,7 +8,7 @@ import pydantic
 import pytest
 
 import hf_frame
-from hf_frame.structured import acceptance_schema, normalize_schema
+from hf_frame.formats.structured import acceptance_schema, normalize_schema
 
 REPLY = '{"product": "kettle", "price": 12.5, "extra": {"nested": true}}'
 

@@ -30,7 +30,7 @@ StructType(struct<label: string, score: double, note: string>)
 >>> parse_reply('{"label": "meh", "score": 0.5, "note": null}', schema)  # doctest: +IGNORE_EXCEPTION_DETAIL
 Traceback (most recent call last):
 ...
-hf_frame.structured.SchemaMismatch: $.label: expected one of ["pos", "neg"], got "meh"
+hf_frame.errors.SchemaMismatch: $.label: expected one of ["pos", "neg"], got "meh"
 """
 
 from __future__ import annotations
@@ -479,7 +479,7 @@ def validate(value: Any, schema: Any) -> dict:
     >>> validate({"name": "Ada", "address": {"city": 12}}, schema)  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
     ...
-    hf_frame.structured.SchemaMismatch: $.address.city: expected string, got 12
+    hf_frame.errors.SchemaMismatch: $.address.city: expected string, got 12
     """
     schema = normalize_schema(schema)
     if value is None:
@@ -644,7 +644,7 @@ def parse_reply(text: str, schema: Any) -> dict:
     >>> parse_reply("The city is Paris.", {"city": str})  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
     ...
-    hf_frame.structured.SchemaMismatch: reply is not valid JSON: 'The city is Paris.' (Expecting value ...)
+    hf_frame.errors.SchemaMismatch: reply is not valid JSON: 'The city is Paris.' (Expecting value ...)
     """
     if not isinstance(text, str):
         raise SchemaMismatch(f"reply is not valid JSON: expected text, got {type(text).__name__}")

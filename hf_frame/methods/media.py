@@ -1,7 +1,7 @@
 """The vision and audio methods: each builds a :class:`~hf_frame.methods.Job` over one column of
 images or sounds (paths, URLs, bytes, PIL images, file objects; see :mod:`hf_frame.media`).
 
-Registered with :func:`hf_frame.methods.register_method`, so ``df.hf.<method>`` exists on every
+Listed in :data:`hf_frame.methods.METHODS`, so ``df.hf.<method>`` exists on every
 backend. Output fields (the frame columns are ``<column>_<field>``):
 
 ================  ==============================  ===============================================

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -17,7 +18,7 @@ import aiohttp
 
 from ... import runtime
 from ..._version import __version__
-from ...errors import WireError, WireTimeout
+from ...errors import WireError, WireTimeout, WireUnreachable
 
 _sessions: dict[tuple, aiohttp.ClientSession] = {}
 
@@ -72,5 +73,8 @@ async def post(url: str, *, json_body: Any, content: bytes | None, headers: dict
             return RawResponse(response.status, response.headers, body, response.reason or "")
     except asyncio.TimeoutError as exc:
         raise WireTimeout(str(exc)) from exc
+    except aiohttp.ClientConnectorError as exc:
+        unreachable = isinstance(exc.os_error, (ConnectionRefusedError, socket.gaierror))
+        raise (WireUnreachable if unreachable else WireError)(f"{type(exc).__name__}: {exc}") from exc
     except aiohttp.ClientError as exc:
         raise WireError(f"{type(exc).__name__}: {exc}") from exc

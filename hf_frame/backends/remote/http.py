@@ -12,13 +12,14 @@ import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from ... import runtime
 from ..._version import __version__
 from ...config import Settings
-from ...errors import FatalRequestError, RowRequestError, WireError, WireTimeout
+from ...errors import FatalRequestError, RowRequestError, WireError, WireTimeout, WireUnreachable
 from . import aio, limits, retry
 
 logger = logging.getLogger(__name__)
@@ -96,6 +97,8 @@ async def _post(request: Request, headers: dict[str, str], settings: Settings) -
                                                        headers=headers)
     except httpx.TimeoutException as exc:
         raise WireTimeout(str(exc)) from exc
+    except httpx.ConnectError as exc:
+        raise WireUnreachable(f"{type(exc).__name__}: {exc}") from exc
     except httpx.TransportError as exc:
         raise WireError(f"{type(exc).__name__}: {exc}") from exc
     return aio.RawResponse(response.status_code, response.headers, response.content, response.reason_phrase)
@@ -131,6 +134,20 @@ _HINTS = {401: " (check the token)", 403: " (the token lacks permission)", 404: 
 # The router's 400 when no provider the user enabled serves the model: no other row can succeed.
 _NO_PROVIDER = "not supported by any provider you have enabled"
 
+#: host:port of every server that answered in this process (with any status): a refusal from one of
+#: them is transient (a restart); from any other it means nothing listens there.
+_answered: set[str] = set()
+
+
+def _host(url: str) -> str:
+    """``host:port`` of a URL (never its user or password)."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{parts.hostname}:{port or (443 if parts.scheme == 'https' else 80)}"
+
 
 async def send(request: Request, settings: Settings, *, task: str, model: str | None) -> Any:
     """POST ``request`` and return the decoded JSON answer.
@@ -164,7 +181,8 @@ async def exchange(request: Request, settings: Settings, *, task: str, model: st
         headers["X-Scale-Up-Timeout"] = str(max(1, int(min(scale_up, settings.timeout))))
     started = asyncio.get_running_loop().time()
     where = f"{task} with model {model!r}" if model else task
-    attempt = 0
+    host = _host(request.url)
+    attempt = unreachable = 0
     waking = 0  # 503s of an endpoint scaling up: waited for within the budget, not counted as retries
     while True:
         wait: float | None = None
@@ -177,9 +195,19 @@ async def exchange(request: Request, settings: Settings, *, task: str, model: st
                 response = await _post(request, headers, settings)
             except WireTimeout:
                 problem = f"timed out after {settings.timeout:g}s"
+            except WireUnreachable as exc:
+                problem = f"connection failed ({_scrub(str(exc), settings.token)})"
+                if host not in _answered:
+                    unreachable += 1
+                    if unreachable > retry.UNREACHABLE_RETRIES or attempt >= settings.max_retries:
+                        raise FatalRequestError(
+                            f"{where} failed: {host} is unreachable, {problem}; check the URL (base_url / "
+                            "endpoint) and that the server is running", task=task, model=model or "") from None
+                    wait = retry.UNREACHABLE_WAIT
             except WireError as exc:
                 problem = f"connection failed ({_scrub(str(exc), settings.token)})"
             else:
+                _answered.add(host)
                 status = response.status
                 ok, body = _decode(response.content)
                 if status < 300:
