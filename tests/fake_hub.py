@@ -52,7 +52,6 @@ from typing import Any
 
 import numpy as np
 from aiohttp import web
-
 from fake_providers import FakeProviders, ProviderError, provider_of
 
 __all__ = [

@@ -119,8 +119,8 @@ def test_offline_fails_at_once_but_cached_answers_still_work(hub, monkeypatch, t
     hub.mappings = {EMBEDDER: {"together": live("bge-tg", "feature-extraction")}}
     frame("a").hf.embed("t", model=EMBEDDER, provider="together", base_url=hub.base_url)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    from hf_frame.backends.remote.providers import mapping
     from hf_frame import runtime as runner
+    from hf_frame.backends.remote.providers import mapping
 
     mapping.forget()
     hub.reset()

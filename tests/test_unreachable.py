@@ -13,11 +13,11 @@ import httpx
 import pytest
 from fake_hub import FakeHub, answers
 
-from hf_frame.config import resolve_settings
 from hf_frame import runtime as runner
-from hf_frame.errors import FatalRequestError, RowRequestError
 from hf_frame.backends.remote import http as wire
 from hf_frame.backends.remote import retry
+from hf_frame.config import resolve_settings
+from hf_frame.errors import FatalRequestError, RowRequestError
 
 
 @pytest.fixture(autouse=True)

@@ -23,8 +23,8 @@ What goes wrong, and what happens then:
 from __future__ import annotations
 
 import contextlib
-import logging
 import errno
+import logging
 import os
 import sqlite3
 import threading

@@ -355,72 +355,88 @@ def add_method_flags(p: argparse.ArgumentParser, command) -> None:
     add_settings_flags(p)
 
 
+class _LeadingInputs:
+    """Turns the command line's column and literal flags into a method's leading arguments."""
+
+    def __init__(self, args: argparse.Namespace, columns: Sequence[str]) -> None:
+        self.args, self.columns = args, columns
+        self.used: list[str] = []
+        # leading parameter name -> how the command line gives it
+        self.handlers: dict[str, Callable[[], Any]] = {
+            "col": self.main_column, "a": self.main_column,
+            "b": lambda: self.column_or_literal("other_column", "sentence", fallback_to_column=False),
+            "question": lambda: self.column_or_literal("question_column", "question", fallback_to_column=True),
+            "context": lambda: self.column_or_literal("context_column", "context", fallback_to_column=True),
+            "labels": lambda: self.required(args.labels, "--labels"),
+            "query": lambda: self.required(args.query, "--query"),
+            "prompt": self.prompt,
+            "system": lambda: args.system,
+        }
+
+    def required(self, value: Any, flag: str) -> Any:
+        if value is None:
+            raise UsageError(f"{self.args.method}: {flag} is required")
+        return value
+
+    def column(self, name: Any, flag: str) -> Any:
+        """A name given as a column must be one (the library would take an unknown name as a literal)."""
+        if name is not None and name not in self.columns:
+            raise UsageError(f"{self.args.method}: {flag} {name!r} is not a column of the input; "
+                             f"it has {list(self.columns)}")
+        if name is not None:
+            self.used.append(name)
+        return name
+
+    def main_column(self) -> Any:
+        return self.column(self.required(self.args.column, "--column"), "--column")
+
+    def column_or_literal(self, column_flag: str, literal_flag: str, fallback_to_column: bool) -> Any:
+        args = self.args
+        named, literal = getattr(args, column_flag, None), getattr(args, literal_flag, None)
+        flags = f"--{column_flag.replace('_', '-')}", f"--{literal_flag.replace('_', '-')}"
+        if named is not None and literal is not None:
+            raise UsageError(f"{args.method}: give {flags[0]} or {flags[1]}, not both")
+        if named is not None:
+            return self.column(named, flags[0])
+        if literal is not None:
+            return literal
+        if fallback_to_column and args.column is not None:
+            return self.column(args.column, "--column")
+        raise UsageError(f"{args.method}: {' or '.join(flags)}{' or --column' if fallback_to_column else ''} is required")
+
+    def prompt(self) -> Any:
+        """A column or a template: the library tells them apart."""
+        args = self.args
+        if args.prompt is None:
+            return self.column(self.required(args.column, "--prompt or --column"), "--column")
+        if args.prompt in self.columns:
+            self.used.append(args.prompt)
+        return args.prompt
+
+    def values(self, leading: Sequence[inspect.Parameter]) -> list[Any]:
+        positional: list[Any] = []
+        for param in leading:
+            handler = self.handlers.get(param.name)
+            if handler is None:
+                if param.name != "table" and param.default is inspect.Parameter.empty:
+                    raise UsageError(f"{self.args.method}: the command line cannot give its {param.name!r} argument")
+                break  # table_qa: the table is the file itself (minus the question column)
+            positional.append(handler())
+        # A trailing run of None values (optional inputs not given) is left to the defaults.
+        while positional and positional[-1] is None and leading[len(positional) - 1].default is not inspect.Parameter.empty:
+            positional.pop()
+        return positional
+
+
 def method_call(args: argparse.Namespace, columns: Sequence[str]) -> tuple[list[Any], dict[str, Any], list[str]]:
     """(positional arguments, keyword arguments, input columns used) for ``args.method``."""
     from ..methods import METHODS
 
     function = METHODS[args.method]
     leading, keywords = method_parameters(function)
-    positional: list[Any] = []
-    used: list[str] = []
-
-    def required(value: Any, flag: str) -> Any:
-        if value is None:
-            raise UsageError(f"{args.method}: {flag} is required")
-        return value
-
-    def column(name: Any, flag: str) -> Any:
-        """A name given as a column must be one (the library would take an unknown name as a literal)."""
-        if name is not None and name not in columns:
-            raise UsageError(f"{args.method}: {flag} {name!r} is not a column of the input; it has {list(columns)}")
-        if name is not None:
-            used.append(name)
-        return name
-
-    def column_or_literal(column_flag: str, literal_flag: str, fallback_to_column: bool) -> Any:
-        named, literal = getattr(args, column_flag, None), getattr(args, literal_flag, None)
-        flags = f"--{column_flag.replace('_', '-')}", f"--{literal_flag.replace('_', '-')}"
-        if named is not None and literal is not None:
-            raise UsageError(f"{args.method}: give {flags[0]} or {flags[1]}, not both")
-        if named is not None:
-            return column(named, flags[0])
-        if literal is not None:
-            return literal
-        if fallback_to_column and args.column is not None:
-            return column(args.column, "--column")
-        raise UsageError(f"{args.method}: {' or '.join(flags)}{' or --column' if fallback_to_column else ''} is required")
-
-    for param in leading:
-        name = param.name
-        if name in ("col", "a"):
-            value = column(required(args.column, "--column"), "--column")
-        elif name == "b":
-            value = column_or_literal("other_column", "sentence", fallback_to_column=False)
-        elif name == "question":
-            value = column_or_literal("question_column", "question", fallback_to_column=True)
-        elif name == "context":
-            value = column_or_literal("context_column", "context", fallback_to_column=True)
-        elif name == "labels":
-            value = required(args.labels, "--labels")
-        elif name == "query":
-            value = required(args.query, "--query")
-        elif name == "prompt":  # a column or a template: the library tells them apart
-            value = args.prompt if args.prompt is not None else column(required(args.column, "--prompt or --column"),
-                                                                       "--column")
-            if args.prompt in columns:
-                used.append(args.prompt)
-        elif name == "system":
-            value = args.system
-        elif name == "table":
-            break  # table_qa: the table is the file itself (minus the question column)
-        elif param.default is inspect.Parameter.empty:
-            raise UsageError(f"{args.method}: the command line cannot give its {name!r} argument")
-        else:
-            break
-        positional.append(value)
-    # A trailing run of None values (optional inputs not given) is left to the defaults.
-    while positional and positional[-1] is None and leading[len(positional) - 1].default is not inspect.Parameter.empty:
-        positional.pop()
+    inputs = _LeadingInputs(args, columns)
+    positional = inputs.values(leading)
+    used = inputs.used
 
     kwargs: dict[str, Any] = {}
     for param in keywords:

@@ -27,8 +27,8 @@ from typing import Any, Sequence
 import numpy as np
 import pyarrow as pa
 
-from ..formats.wire import decode_base64
 from ..backends.remote import endpoints
+from ..formats.wire import decode_base64
 from .base import Call, Task, drop_none
 from .defaults import default_model
 
