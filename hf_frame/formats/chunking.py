@@ -398,13 +398,18 @@ def chunk_text(text: str, settings: ChunkingSettings | Any) -> list[Chunk]:
     if not isinstance(settings, ChunkingSettings):
         settings = parse_chunking(settings)
     out: list[Chunk] = []
+    _chunk_into(text, settings, out)
+    return out
+
+
+def _chunk_into(text: str, settings: ChunkingSettings | None, out: list[Chunk]) -> None:
+    """Append the chunks of ``text`` to ``out`` (settings already parsed)."""
     if settings is None:
         out.extend(Chunk(text[s:e], s, e) for s, e in _trimmed(text, 0, len(text)))
     elif settings.strategy == WORD:
         _chunk_words(text, settings, out)
     else:
         _chunk_sentences(text, settings, out)
-    return out
 
 
 def chunk_many(
@@ -429,12 +434,7 @@ def chunk_many(
         if not isinstance(text, str):
             raise TypeError(f"chunk_many expects str or None rows, got {type(text).__name__} at row {i}")
         before = len(chunks)
-        if settings is None:
-            chunks.extend(Chunk(text[s:e], s, e) for s, e in _trimmed(text, 0, len(text)))
-        elif settings.strategy == WORD:
-            _chunk_words(text, settings, chunks)
-        else:
-            _chunk_sentences(text, settings, chunks)
+        _chunk_into(text, settings, chunks)
         added = len(chunks) - before
         if added:
             rows.extend([i] * added)
