@@ -1,4 +1,4 @@
-"""Tests of the in-process backend (``provider="local"``, :mod:`hf_frame.local`).
+"""Tests of the in-process backend (``provider="local"``, :mod:`hf_frame.backends.local`).
 
 Every task runs on a tiny random-weight model built at test time (:mod:`local_models`), and the
 backend's answer is compared with what transformers gives for the same model and input -- the
@@ -36,7 +36,7 @@ import local_models as lm  # noqa: E402  (tests/ is on sys.path via conftest.py)
 from local_models import tiny  # noqa: E402,F401  (a fixture)
 from recorded import RECORDED_DIR as RECORDED  # noqa: E402
 
-from hf_frame.local import (  # noqa: E402
+from hf_frame.backends.local import (  # noqa: E402
     SUPPORTED_TASKS,
     LocalBackend,
     LocalModelError,
@@ -612,7 +612,7 @@ def test_missing_extra_raises_import_error_with_hint(monkeypatch, tiny):
 
 
 def test_import_is_cheap():
-    code = ("import sys, hf_frame.local as m; "
+    code = ("import sys, hf_frame.backends.local as m; "
             "heavy = [x for x in ('torch', 'transformers', 'sentence_transformers') if x in sys.modules]; "
             "print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

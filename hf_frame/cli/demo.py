@@ -26,8 +26,8 @@ def run_demo(args: argparse.Namespace) -> int:
 
     from .. import data
     from ..adapters import pandas as _pandas_accessor  # noqa: F401  (registers DataFrame.hf)
+    from ..backends.local import minilm_path
     from ..config import resolve_settings
-    from ..local import minilm_path
     from ..runtime import last_run
 
     settings = {"provider": "local", "progress": False, **settings_from_args(args)}

