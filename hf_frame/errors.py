@@ -162,6 +162,16 @@ class CacheWarning(UserWarning):
     warning is given once per problem, and once more at exit if some were never written."""
 
 
+class LocalModelError(ValueError):
+    """Bad input for a local task, an unsupported task, or a model that cannot be loaded."""
+
+
+class LocalModelLoadError(LocalModelError):
+    """A systematic failure: the model cannot be loaded (missing, not cached, wrong kind), the device
+    is invalid or the task is not supported locally. Every request would fail the same way, so
+    callers may stop at once instead of failing row by row."""
+
+
 # Frames of these packages are never "the user's line": hf_frame itself, and the frame libraries
 # whose internals sit between the user and hf_frame (a polars ``collect()`` running a plan).
 _LIBRARY_MODULES = ("hf_frame", "polars", "pandas")

@@ -54,6 +54,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from ...errors import LocalModelError, LocalModelLoadError
+
 __all__ = ["LocalBackend", "LocalModelError", "LocalModelLoadError", "minilm_path", "SUPPORTED_TASKS", "UNSUPPORTED_TASKS"]
 
 INSTALL_HINT = "provider='local' needs: pip install 'hf_frame[local]'"
@@ -82,16 +84,6 @@ _GENERATE_DICTS = ("generate_kwargs", "generate_parameters", "generation_paramet
 # Setting any of these turns sampling on, as in text-generation-inference (TGI samples as soon as
 # a "warper" is configured, even without do_sample).
 _SAMPLING_WARPERS = ("temperature", "top_k", "top_p", "typical_p")
-
-
-class LocalModelError(ValueError):
-    """Bad input for a local task, an unsupported task, or a model that cannot be loaded."""
-
-
-class LocalModelLoadError(LocalModelError):
-    """A systematic failure: the model cannot be loaded (missing, not cached, wrong kind), the device
-    is invalid or the task is not supported locally. Every request would fail the same way, so
-    callers may stop at once instead of failing row by row."""
 
 
 # ------------------------------------------------------------------------------------------------
