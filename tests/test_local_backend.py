@@ -319,6 +319,21 @@ def test_translation_with_languages(backend, tiny):
         backend.run("translation", model, {"inputs": "Hello", "parameters": {"tgt_lang": "xx_YY"}})
 
 
+def test_translation_puts_the_source_language_back(tiny):
+    """src_lang is set on the shared tokenizer only while its request generates, even when it fails."""
+    model = tiny("seq2seq")
+    backend = LocalBackend(device="cpu")
+    backend.run("translation", model, {"inputs": "Hello world"})  # loads the model
+    (key,) = backend._loaded
+    tokenizer = backend._loaded[key].obj.tokenizer
+    tokenizer.src_lang = "en_XX"  # as mBART / NLLB / M2M tokenizers have
+    with pytest.raises(LocalModelError, match="generate_kwargs"):
+        backend.run("translation", model, {"inputs": "Hello", "parameters": {"src_lang": "fr_XX", "generate_kwargs": 3}})
+    assert tokenizer.src_lang == "en_XX"
+    backend.run("translation", model, {"inputs": "Hello", "parameters": {"src_lang": "fr_XX"}})
+    assert tokenizer.src_lang == "en_XX"
+
+
 def test_translation_t5_style_task_prefix(backend, tiny, tmp_path):
     """T5 picks the language pair from a text prefix stored in config.task_specific_params."""
     import shutil

@@ -55,6 +55,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ...errors import LocalModelError, LocalModelLoadError
+from .seq2seq import (
+    GENERATE_DICTS,
+    GENERATE_KEYS,
+    _model_max_length,
+    caption,
+    generate_text,
+    generation_kwargs,
+    sampling_default,
+)
 
 __all__ = ["LocalBackend", "LocalModelError", "LocalModelLoadError", "minilm_path", "SUPPORTED_TASKS", "UNSUPPORTED_TASKS"]
 
@@ -70,20 +79,6 @@ EMBEDDING_TASKS = ("feature-extraction", "sentence-similarity")
 #: Tasks the HF API offers that this backend deliberately does not run, and why (said once, in the
 #: backend layer).
 from .. import LOCAL_UNSUPPORTED as UNSUPPORTED_TASKS  # noqa: E402
-
-# HF API generation parameters that transformers' ``generate`` takes under the same name.
-_GENERATE_KEYS = frozenset({
-    "max_new_tokens", "max_length", "min_length", "min_new_tokens", "do_sample", "temperature",
-    "top_k", "top_p", "typical_p", "epsilon_cutoff", "eta_cutoff", "repetition_penalty",
-    "num_beams", "num_beam_groups", "num_return_sequences", "no_repeat_ngram_size",
-    "length_penalty", "early_stopping", "penalty_alpha", "use_cache", "diversity_penalty",
-    "bad_words_ids", "min_p",
-})
-# Nested dicts of generation parameters, under the names the various HF task specs use.
-_GENERATE_DICTS = ("generate_kwargs", "generate_parameters", "generation_parameters")
-# Setting any of these turns sampling on, as in text-generation-inference (TGI samples as soon as
-# a "warper" is configured, even without do_sample).
-_SAMPLING_WARPERS = ("temperature", "top_k", "top_p", "typical_p")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -428,31 +423,6 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
-def _generation_kwargs(params: dict) -> dict:
-    """Generation kwargs from HF API parameters: top-level generation keys, plus the nested
-    ``generate_parameters`` / ``generation_parameters`` / ``generate_kwargs`` dicts (which win)."""
-    kwargs = {k: v for k, v in params.items() if k in _GENERATE_KEYS and v is not None}
-    for name in _GENERATE_DICTS:
-        nested = params.get(name)
-        if nested is None:
-            continue
-        if not isinstance(nested, dict):
-            raise LocalModelError(f"parameter {name!r} must be an object, got {type(nested).__name__}")
-        kwargs.update({k: v for k, v in nested.items() if v is not None})
-    return kwargs
-
-
-def _sampling_default(kwargs: dict) -> dict:
-    """Greedy decoding unless sampling is asked for, explicitly or through a warper (as TGI does).
-
-    transformers 5's text-generation pipeline would otherwise sample by default, making results
-    non-deterministic -- and different from the HF API.
-    """
-    if "do_sample" not in kwargs:
-        kwargs["do_sample"] = any(kwargs.get(k) is not None for k in _SAMPLING_WARPERS)
-    return kwargs
-
-
 # ------------------------------------------------------------------------------------------------
 # The backend
 # ------------------------------------------------------------------------------------------------
@@ -725,14 +695,14 @@ class LocalBackend:
                  "truncate": (), "best_of": (1,)}
 
     def _text_generation(self, task, model, body, params):
-        allowed = _GENERATE_KEYS | set(_GENERATE_DICTS) | set(self._TGI_ONLY) | {
+        allowed = GENERATE_KEYS | set(GENERATE_DICTS) | set(self._TGI_ONLY) | {
             "return_full_text", "seed", "stop", "stop_sequences"}
         _check_params(task, params, allowed)
         used = sorted(k for k, unused in self._TGI_ONLY.items() if params.get(k) is not None and params[k] not in unused)
         if used:
             raise LocalModelError(f"{task}: parameter(s) {', '.join(used)} not supported locally (TGI-only features)")
         texts, many = _text_inputs(task, body.get("inputs"))
-        kwargs = _sampling_default(_generation_kwargs(params))
+        kwargs = sampling_default(generation_kwargs(params))
         if params.get("return_full_text") is not None:
             kwargs["return_full_text"] = bool(params["return_full_text"])
         stop = params.get("stop") or params.get("stop_sequences")
@@ -775,14 +745,14 @@ class LocalBackend:
 
     def _seq2seq(self, task, model, body, params):
         """Summarization / translation: tokenize, ``generate``, decode (as the removed pipelines did)."""
-        allowed = _GENERATE_KEYS | set(_GENERATE_DICTS) | {"clean_up_tokenization_spaces", "truncation"}
+        allowed = GENERATE_KEYS | set(GENERATE_DICTS) | {"clean_up_tokenization_spaces", "truncation"}
         if task == "translation":
             allowed |= {"src_lang", "tgt_lang"}
         _check_params(task, params, allowed)
         texts, many = _text_inputs(task, body.get("inputs"))
         loaded = self._generator(task, model)
         key = "summary_text" if task == "summarization" else "translation_text"
-        out = self._call(loaded, task, lambda: _generate_text(loaded.obj, task, texts, params, self.batch_size,
+        out = self._call(loaded, task, lambda: generate_text(loaded.obj, task, texts, params, self.batch_size,
                                                               self.device))
         results = [[{key: text} for text in seqs] for seqs in out]
         if not many:  # like the HF API: [{"summary_text": ...}] (one dict per returned sequence)
@@ -916,26 +886,13 @@ class LocalBackend:
     def _image_to_text(self, task, model, body, params):
         """Captioning with ``generate`` (transformers 5 replaced the image-to-text pipeline with a
         chat-oriented image-text-to-text one that needs a multimodal processor)."""
-        _check_params(task, params, _GENERATE_KEYS | set(_GENERATE_DICTS))
+        _check_params(task, params, GENERATE_KEYS | set(GENERATE_DICTS))
         items, many = self._media_list(task, body)
         images = [_to_image(x, task) for x in items]
         loaded = self._generator(task, model, vision=True)
-        kwargs = _generation_kwargs(params)
+        kwargs = generation_kwargs(params)
 
-        def caption():
-            import torch
-
-            bundle, texts = loaded.obj, []
-            for start in range(0, len(images), self.batch_size):
-                pixels = bundle.image_processor(images=images[start:start + self.batch_size],
-                                                return_tensors="pt")["pixel_values"]
-                pixels = pixels.to(self.device, dtype=bundle.model.dtype)
-                with torch.no_grad():
-                    ids = bundle.model.generate(pixel_values=pixels, **kwargs)
-                texts += bundle.tokenizer.batch_decode(ids, skip_special_tokens=True)
-            return texts
-
-        texts = self._call(loaded, task, caption)
+        texts = self._call(loaded, task, lambda: caption(loaded.obj, images, kwargs, self.batch_size, self.device))
         out = [[{"generated_text": t.strip()}] for t in texts]
         return out if many else out[0]
 
@@ -946,8 +903,8 @@ class LocalBackend:
         extractor = getattr(loaded.obj, "feature_extractor", None)
         rate = getattr(extractor, "sampling_rate", None)
         audios = [_to_audio(x, task, rate) for x in items]
-        kwargs = {k: v for k, v in params.items() if v is not None and k not in _GENERATE_DICTS}
-        generate = _generation_kwargs({k: v for k, v in params.items() if k in _GENERATE_DICTS})
+        kwargs = {k: v for k, v in params.items() if v is not None and k not in GENERATE_DICTS}
+        generate = generation_kwargs({k: v for k, v in params.items() if k in GENERATE_DICTS})
         if generate:
             kwargs["generate_kwargs"] = generate
         if kwargs.get("return_timestamps") is True and getattr(loaded.obj, "type", None) in ("ctc", "ctc_with_lm"):
@@ -958,7 +915,7 @@ class LocalBackend:
 
     def _speech_recognition(self, task, model, body, params):
         return self._audio_task(task, model, body, params,
-                                {"return_timestamps", "chunk_length_s", "stride_length_s", *_GENERATE_DICTS})
+                                {"return_timestamps", "chunk_length_s", "stride_length_s", *GENERATE_DICTS})
 
     def _audio_classification(self, task, model, body, params):
         return self._audio_task(task, model, body, params, {"top_k", "function_to_apply"})
@@ -990,16 +947,6 @@ SUPPORTED_TASKS = frozenset(LocalBackend._HANDLERS)
 # ------------------------------------------------------------------------------------------------
 # Algorithms for tasks without a transformers 5 pipeline
 # ------------------------------------------------------------------------------------------------
-
-
-def _model_max_length(tokenizer, model) -> int:
-    """The longest input the model takes: the tokenizer's limit, capped by the position embeddings
-    (tokenizers saved without a limit report a huge sentinel value)."""
-    limit = getattr(tokenizer, "model_max_length", None) or 10**9
-    positions = getattr(model.config, "max_position_embeddings", None)
-    if positions:
-        limit = min(limit, positions)
-    return int(min(limit, 10**6))
 
 
 def _extractive_qa(bundle: _Seq2Seq, pairs: list[dict], params: dict, batch_size: int, device: str) -> list:
@@ -1109,75 +1056,3 @@ def _masked_softmax(logits, keep):
     x = np.where(keep, logits.astype(np.float64), -np.inf)
     x = np.exp(x - x.max())
     return x / x.sum()
-
-
-def _generate_text(bundle: _Seq2Seq, task: str, texts: list[str], params: dict, batch_size: int,
-                   device: str) -> list[list[str]]:
-    """Summaries / translations of ``texts``: one list of generated strings per text."""
-    import torch
-
-    tokenizer, model = bundle.tokenizer, bundle.model
-    task_params = dict((getattr(model.config, "task_specific_params", None) or {}).get(task) or {})
-    prefix = getattr(model.config, "prefix", None) or ""
-    forced_bos = None
-    restore_src_lang = None
-
-    if task == "translation":
-        src, tgt = params.get("src_lang"), params.get("tgt_lang")
-        specific = getattr(model.config, "task_specific_params", None) or {}
-        if src and tgt and f"translation_{src}_to_{tgt}" in specific:  # T5: the task is in a text prefix
-            task_params = dict(specific[f"translation_{src}_to_{tgt}"])
-        elif not (src or tgt):  # no languages given: the model's first translation task, if any
-            task_params = next((dict(v) for k, v in specific.items() if k.startswith("translation")), {})
-        elif tgt:  # multilingual models: target language token forced at the start of the output
-            forced_bos = _language_token_id(tokenizer, tgt)
-            if forced_bos is None:
-                raise LocalModelError(f"translation: the model does not know target language {tgt!r}")
-        if src and hasattr(tokenizer, "src_lang"):  # mBART/NLLB/M2M tokenizers prepend the source code
-            restore_src_lang = tokenizer.src_lang
-            tokenizer.src_lang = src
-    prefix = task_params.pop("prefix", None) or prefix
-
-    # The model config's task defaults (e.g. num_beams=4 for summarization) < the caller's parameters.
-    gen = {k: v for k, v in task_params.items() if k in _GENERATE_KEYS}
-    gen.update(_generation_kwargs(params))
-    if forced_bos is not None:
-        gen["forced_bos_token_id"] = forced_bos
-    truncation = params.get("truncation")
-    truncation = True if truncation in (None, True) else (False if truncation == "do_not_truncate" else truncation)
-    clean = params.get("clean_up_tokenization_spaces")
-    decode_kwargs = {"skip_special_tokens": True}
-    if clean is not None:
-        decode_kwargs["clean_up_tokenization_spaces"] = bool(clean)
-    per_text = int(gen.get("num_return_sequences") or 1)
-
-    try:
-        outputs: list[str] = []
-        for lo in range(0, len(texts), batch_size):
-            chunk = [prefix + t for t in texts[lo:lo + batch_size]]
-            enc = tokenizer(chunk, return_tensors="pt", padding=True, truncation=truncation,
-                            max_length=_model_max_length(tokenizer, model) if truncation else None)
-            enc = {k: v.to(device) for k, v in enc.items() if k in ("input_ids", "attention_mask")}
-            with torch.no_grad():
-                ids = model.generate(**enc, **gen)
-            outputs += [t.strip() for t in tokenizer.batch_decode(ids, **decode_kwargs)]
-    finally:
-        if restore_src_lang is not None:
-            tokenizer.src_lang = restore_src_lang
-    return [outputs[i:i + per_text] for i in range(0, len(outputs), per_text)]
-
-
-def _language_token_id(tokenizer, lang: str) -> int | None:
-    """Id of the language-code token ``lang`` (``fr_XX``, ``fra_Latn``, ``__fr__``...), or None."""
-    for getter in ("get_lang_id",):  # M2M100 maps "fr" -> "__fr__"
-        fn = getattr(tokenizer, getter, None)
-        if callable(fn):
-            try:
-                return int(fn(lang))
-            except Exception:
-                pass
-    for token in (lang, f"__{lang}__"):
-        token_id = tokenizer.convert_tokens_to_ids(token)
-        if token_id is not None and token_id != tokenizer.unk_token_id:
-            return int(token_id)
-    return None
