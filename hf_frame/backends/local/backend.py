@@ -55,10 +55,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ...errors import LocalModelError, LocalModelLoadError
+from .extractive_qa import extractive_qa
 from .seq2seq import (
     GENERATE_DICTS,
     GENERATE_KEYS,
-    _model_max_length,
     caption,
     generate_text,
     generation_kwargs,
@@ -740,7 +740,7 @@ class LocalBackend:
                     and isinstance(pair.get("context"), str)):
                 raise LocalModelError(f"{task}: 'inputs' must be {{'question': str, 'context': str}} (or a list of them)")
         loaded = self._qa_model(task, model)
-        out = self._call(loaded, task, lambda: _extractive_qa(loaded.obj, pairs, params, self.batch_size, self.device))
+        out = self._call(loaded, task, lambda: extractive_qa(loaded.obj, pairs, params, self.batch_size, self.device))
         return _jsonable(out if many else out[0])
 
     def _seq2seq(self, task, model, body, params):
@@ -942,117 +942,3 @@ class LocalBackend:
 
 #: Tasks :class:`LocalBackend` runs.
 SUPPORTED_TASKS = frozenset(LocalBackend._HANDLERS)
-
-
-# ------------------------------------------------------------------------------------------------
-# Algorithms for tasks without a transformers 5 pipeline
-# ------------------------------------------------------------------------------------------------
-
-
-def _extractive_qa(bundle: _Seq2Seq, pairs: list[dict], params: dict, batch_size: int, device: str) -> list:
-    """Best answer spans for ``pairs`` ({question, context}) -- the transformers 4 QA pipeline algorithm.
-
-    Long contexts are split into overlapping windows (``doc_stride``). In each window the start/end
-    logits of non-context tokens are masked (the CLS token stays, as some models use it for "no
-    answer"), turned into probabilities with a softmax, and every span with start <= end and at most
-    ``max_answer_len`` tokens is scored ``p_start * p_end``. The best spans over all windows win,
-    mapped back to characters of the context through the tokenizer's offsets.
-    """
-    import numpy as np
-    import torch
-
-    tokenizer, model = bundle.tokenizer, bundle.model
-    top_k = int(params.get("top_k") or 1)
-    max_answer_len = int(params.get("max_answer_len") or 15)
-    handle_impossible = bool(params.get("handle_impossible_answer", False))
-    align_to_words = params.get("align_to_words", True) is not False
-    if top_k < 1 or max_answer_len < 1:
-        raise LocalModelError("question-answering: top_k and max_answer_len must be >= 1")
-    max_len = min(int(params.get("max_seq_len") or 384), _model_max_length(tokenizer, model))
-    stride = min(int(params.get("doc_stride") or 128), max_len // 2)
-
-    # The windows' overlap must leave room for the question; shrink it for long questions.
-    longest_question = max(len(tokenizer(p["question"], add_special_tokens=False)["input_ids"]) for p in pairs)
-    if longest_question + 8 > max_len:  # leave room for special tokens and some context
-        raise LocalModelError(
-            f"question-answering: a question of {longest_question} tokens leaves no room for the context "
-            f"(the model takes {max_len} tokens)")
-    stride = max(0, min(stride, max_len - longest_question - 4 - 1))
-    enc = tokenizer(
-        [p["question"] for p in pairs], [p["context"] for p in pairs],
-        truncation="only_second", max_length=max_len, stride=stride, padding=True,
-        return_overflowing_tokens=True, return_offsets_mapping=True, return_tensors="pt",
-    )
-    n_windows = enc["input_ids"].shape[0]
-    feed = {k: v for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
-    if "token_type_ids" in feed and not getattr(model.config, "type_vocab_size", 2) > 1:
-        feed.pop("token_type_ids")  # RoBERTa-style models have no segment embeddings
-    starts, ends = [], []
-    with torch.no_grad():
-        for lo in range(0, n_windows, batch_size):
-            out = model(**{k: v[lo:lo + batch_size].to(device) for k, v in feed.items()})
-            starts.append(out.start_logits.float().cpu().numpy())
-            ends.append(out.end_logits.float().cpu().numpy())
-    start_logits, end_logits = np.concatenate(starts), np.concatenate(ends)
-    sample_of = enc["overflow_to_sample_mapping"].tolist()
-    offsets = enc["offset_mapping"].tolist()
-
-    candidates: list[list[tuple[float, int, int]]] = [[] for _ in pairs]
-    null_scores: list[float] = [1.0 for _ in pairs]
-    for w in range(n_windows):
-        i = sample_of[w]
-        seq_ids = enc.sequence_ids(w)
-        word_ids = enc.word_ids(w)
-        context_mask = np.array([s == 1 for s in seq_ids])
-        if not context_mask.any():  # a window without context tokens (empty context)
-            continue
-        keep = context_mask.copy()
-        cls_index = 0 if seq_ids and seq_ids[0] is None else None
-        if cls_index is not None:
-            keep[cls_index] = True
-        p_start = _masked_softmax(start_logits[w], keep)
-        p_end = _masked_softmax(end_logits[w], keep)
-        if cls_index is not None:
-            null_scores[i] = min(null_scores[i], float(p_start[cls_index] * p_end[cls_index]))
-        p_start = np.where(context_mask, p_start, 0.0)
-        p_end = np.where(context_mask, p_end, 0.0)
-        scores = np.tril(np.triu(np.outer(p_start, p_end)), max_answer_len - 1)
-        flat = scores.ravel()
-        best = np.argsort(-flat)[: top_k]
-        for index in best:
-            s, e = divmod(int(index), scores.shape[1])
-            if not (context_mask[s] and context_mask[e]) or flat[index] <= 0:
-                continue
-            if align_to_words and word_ids[s] is not None and word_ids[e] is not None:
-                # Extend to whole words: the first token of the start word, the last of the end word.
-                while s > 0 and context_mask[s - 1] and word_ids[s - 1] == word_ids[s]:
-                    s -= 1
-                while e + 1 < len(word_ids) and context_mask[e + 1] and word_ids[e + 1] == word_ids[e]:
-                    e += 1
-            char_start, char_end = offsets[w][s][0], offsets[w][e][1]
-            candidates[i].append((float(flat[index]), char_start, char_end))
-
-    results = []
-    for i, pair in enumerate(pairs):
-        answers, seen = [], set()
-        for score, a, b in sorted(candidates[i], key=lambda c: -c[0]):
-            if (a, b) in seen:  # the same span found in two overlapping windows
-                continue
-            seen.add((a, b))
-            answers.append({"score": score, "start": a, "end": b, "answer": pair["context"][a:b]})
-        if handle_impossible:
-            answers.append({"score": null_scores[i], "start": 0, "end": 0, "answer": ""})
-            answers.sort(key=lambda r: -r["score"])
-        answers = answers[:top_k]
-        if not answers:  # empty context: nothing to extract
-            answers = [{"score": 0.0, "start": 0, "end": 0, "answer": ""}]
-        results.append(answers[0] if top_k == 1 else answers)
-    return results
-
-
-def _masked_softmax(logits, keep):
-    import numpy as np
-
-    x = np.where(keep, logits.astype(np.float64), -np.inf)
-    x = np.exp(x - x.max())
-    return x / x.sum()
