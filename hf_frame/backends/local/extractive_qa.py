@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import LocalModelError
-from .seq2seq import _model_max_length
+from .models import max_input_length
 
 #: A candidate answer: (score, first character, end character) in the context.
 Span = tuple[float, int, int]
@@ -40,13 +40,15 @@ class _Options:
 
 
 def _options(params: dict, tokenizer, model) -> _Options:
+    """The request's QA parameters with the HF API defaults (top_k 1, max_answer_len 15, 384-token
+    windows overlapping by 128), windows capped by what the model takes."""
     top_k = int(params.get("top_k") or 1)
     max_answer_len = int(params.get("max_answer_len") or 15)
     handle_impossible = bool(params.get("handle_impossible_answer", False))
     align_to_words = params.get("align_to_words", True) is not False
     if top_k < 1 or max_answer_len < 1:
         raise LocalModelError("question-answering: top_k and max_answer_len must be >= 1")
-    max_len = min(int(params.get("max_seq_len") or 384), _model_max_length(tokenizer, model))
+    max_len = min(int(params.get("max_seq_len") or 384), max_input_length(tokenizer, model))
     stride = min(int(params.get("doc_stride") or 128), max_len // 2)
     return _Options(top_k, max_answer_len, handle_impossible, align_to_words, max_len, stride)
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ...errors import LocalModelError
+from .models import max_input_length
 
 #: HF API generation parameters that transformers' ``generate`` takes under the same name.
 GENERATE_KEYS = frozenset({
@@ -57,16 +58,6 @@ def sampling_default(kwargs: dict) -> dict:
     if "do_sample" not in kwargs:
         kwargs["do_sample"] = any(kwargs.get(k) is not None for k in _SAMPLING_WARPERS)
     return kwargs
-
-
-def _model_max_length(tokenizer, model) -> int:
-    """The longest input the model takes: the tokenizer's limit, capped by the position embeddings
-    (tokenizers saved without a limit report a huge sentinel value)."""
-    limit = getattr(tokenizer, "model_max_length", None) or 10**9
-    positions = getattr(model.config, "max_position_embeddings", None)
-    if positions:
-        limit = min(limit, positions)
-    return int(min(limit, 10**6))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -124,6 +115,7 @@ def _truncation(params: dict) -> bool | str:
 
 
 def _decode_kwargs(params: dict) -> dict:
+    """``batch_decode`` kwargs: special tokens dropped, spaces cleaned up as the caller asks."""
     decode = {"skip_special_tokens": True}
     clean = params.get("clean_up_tokenization_spaces")
     if clean is not None:
@@ -132,6 +124,8 @@ def _decode_kwargs(params: dict) -> dict:
 
 
 def _plan(tokenizer, model, task: str, params: dict) -> _Plan:
+    """How to generate: the model config's task defaults (e.g. num_beams=4 for summarization, T5's
+    text prefix), overridden by the caller's parameters."""
     specific = getattr(model.config, "task_specific_params", None) or {}
     task_params = dict(specific.get(task) or {})
     forced_bos = src_lang = None
@@ -140,7 +134,6 @@ def _plan(tokenizer, model, task: str, params: dict) -> _Plan:
         if params.get("src_lang") and hasattr(tokenizer, "src_lang"):
             src_lang = params["src_lang"]
     prefix = task_params.pop("prefix", None) or getattr(model.config, "prefix", None) or ""
-    # The model config's task defaults (e.g. num_beams=4 for summarization) < the caller's parameters.
     gen = {k: v for k, v in task_params.items() if k in GENERATE_KEYS}
     gen.update(generation_kwargs(params))
     if forced_bos is not None:
@@ -185,7 +178,7 @@ def generate_text(bundle, task: str, texts: list[str], params: dict, batch_size:
     """
     tokenizer, model = bundle.tokenizer, bundle.model
     plan = _plan(tokenizer, model, task, params)
-    max_length = _model_max_length(tokenizer, model) if plan.truncation else None
+    max_length = max_input_length(tokenizer, model) if plan.truncation else None
 
     def batches():
         for lo in range(0, len(texts), batch_size):
