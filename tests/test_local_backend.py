@@ -611,6 +611,14 @@ def test_unsupported_task_and_bad_requests(backend, tiny):
     assert issubclass(LocalModelError, ValueError)
 
 
+def test_a_data_url_without_payload_is_an_undecodable_input(backend, tiny):
+    """``data:`` with no comma is refused like any bad image or clip, as a LocalModelError."""
+    with pytest.raises(LocalModelError, match="cannot decode image"):
+        backend.run("image-classification", tiny("image-classification"), {"inputs": "data:image/png"})
+    with pytest.raises(LocalModelError, match="cannot decode audio"):
+        backend.run("audio-classification", tiny("audio-classification"), {"inputs": ["data:audio/wav"]})
+
+
 def test_uncached_hub_model_fails_clearly_offline(backend, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(LocalModelLoadError) as info:  # a LocalModelError the engine may treat as fatal
