@@ -89,11 +89,14 @@ def run_demo(args: argparse.Namespace) -> int:
     again = one_pass(show=False)
     print("\n3. Cost")
     # Both lines count the same things: distinct texts per call, computed by the model or read from the cache.
-    loading = " (including loading the model)" if first["computed"] else ""
-    for label, run in (("first pass: ", first), ("second pass:", again)):
-        print(f"  {label} {run['computed']} texts through the model{_device_note(resolved) if run['computed'] else ''}, "
-              f"{run['cached']} from the cache, {run['batches']} batches, {run['seconds']:.2f} s"
-              f"{loading if run is first else ''}")
+    if first["computed"]:
+        print(f"  first pass:  {first['computed']} texts through the model{_device_note(resolved)} in "
+              f"{first['batches']} batches, {first['cached']} from the cache, {first['seconds']:.1f} s "
+              "(including loading the model)")
+    else:
+        print(f"  first pass:  everything came from the cache ({first['cached']} texts), {first['seconds']:.2f} s")
+    print(f"  second pass: {again['computed']} texts through the model, {again['cached']} from the cache, "
+          f"{again['seconds']:.2f} s")
     print("\nNext:")
     sample = data.path()
     print(f"  {PROG} search {sample} --column review --query 'broke quickly' -k 5 --provider local")
