@@ -5,7 +5,8 @@
 >>> df.hf.classify("review").columns.tolist()   # doctest: +SKIP
 ['review', 'review_label', 'review_score', 'review_error']
 
-Importing registers ``.hf`` on pandas and polars objects, for whichever of them is installed.
+Importing registers ``.hf`` on pandas and polars objects, for whichever of them is installed, and on
+Dask DataFrames and Series once ``dask.dataframe`` is imported.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ if importlib.util.find_spec("pandas") is not None:
     from .adapters import pandas as _pandas_adapter  # noqa: F401
 if importlib.util.find_spec("polars") is not None:
     from .adapters import polars as _polars_adapter  # noqa: F401
+if importlib.util.find_spec("dask") is not None:  # registered when dask.dataframe is imported (see dask_hook)
+    from .adapters import dask_hook as _dask_hook
+
+    _dask_hook.install()
 
 __all__ = [
     "ConfigError",
