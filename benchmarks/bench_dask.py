@@ -68,6 +68,10 @@ def main() -> None:
     parser.add_argument("--server", choices=["lean", "fakehub"], default="lean",
                         help="lean: benchmarks/lean_hub.py (not itself the bottleneck on 2 cores); fakehub: tests/fake_hub.py")
     parser.add_argument("--modes", default="global,partition")
+    parser.add_argument("--cache", default="sqlite",
+                        help="sqlite (a fresh file per run), memory, or a URL such as redis://127.0.0.1:6379/0")
+    parser.add_argument("--runs", default="1x1,2x2,2x1",
+                        help="workers x (max_concurrency / --concurrency), comma-separated")
     parser.add_argument("--semaphore", action="store_true")
     args = parser.parse_args()
 
@@ -80,7 +84,8 @@ def main() -> None:
         def sent() -> int:
             return httpx.get(f"{url}/_fakehub/count").json()["requests"]
 
-        for workers, total in [(1, args.concurrency), (2, 2 * args.concurrency), (2, args.concurrency)]:
+        runs = [tuple(int(x) for x in r.split("x")) for r in args.runs.split(",")]
+        for workers, total in [(w, m * args.concurrency) for w, m in runs]:
             with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                               silence_logs=40) as cluster, Client(cluster) as client:
                 data = ddf.persist()
@@ -88,7 +93,9 @@ def main() -> None:
                 if args.semaphore and workers == 1:
                     print(f"distributed.Semaphore acquire+release from a task: {semaphore_rate(client):,.0f}/s")
                 for mode in args.modes.split(","):
-                    cache = str(Path(tmp) / f"{mode}-{workers}-{total}.sqlite")
+                    cache = str(Path(tmp) / f"{mode}-{workers}-{total}.sqlite") if args.cache == "sqlite" else args.cache
+                    if "://" in cache:
+                        hf_frame.clear_cache(cache=cache)
                     settings = dict(base_url=url, token="hf_bench", cache=cache)
                     hf_frame.configure(**settings, max_concurrency=total)
                     httpx.delete(f"{url}/_fakehub/count")
@@ -105,7 +112,7 @@ def main() -> None:
 
     bound = args.unique * args.latency
     print(f"\n{args.rows:,} rows, {args.unique:,} unique, {args.latency * 1000:g} ms latency, {args.partitions} "
-          f"partitions, server {args.server}; latency bound = unique x latency / max_concurrency")
+          f"partitions, server {args.server}, cache {args.cache}; latency bound = unique x latency / max_concurrency")
     print(f"{'mode':9} {'workers':>7} {'max_conc':>8} {'seconds':>8} {'rows/s':>9} {'requests':>9} {'bound s':>8}")
     for mode, workers, total, elapsed, requests in rows:
         print(f"{mode:9} {workers:7d} {total:8d} {elapsed:8.2f} {args.rows / elapsed:9,.0f} {requests:9d} "

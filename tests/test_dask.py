@@ -140,6 +140,13 @@ def test_series_accessor_and_more_methods_equal_pandas(hf):
     qa = ddf.hf.qa("What was it?", "context").compute()  # a literal and a column
     assert hf.count() == 30
     pd.testing.assert_frame_equal(qa, ddf.compute().hf.qa("What was it?", "context"))
+    hf.reset()
+    chat = ddf.hf.chat("Rate this: {review} ({context})", max_tokens=20).compute()  # a template over two columns
+    assert hf.count() == 30
+    usage = hf_frame.last_run()["usage"]  # the tokens of the answers the workers received
+    pd.testing.assert_frame_equal(chat, ddf.compute().hf.chat("Rate this: {review} ({context})", max_tokens=20))
+    ddf.compute().hf.chat("Rate this: {review} ({context})", max_tokens=20, cache=False)
+    assert usage == hf_frame.last_run()["usage"] and usage["total_tokens"] > 0
     emb = ddf.hf.embed("review", dim=384).compute()
     np.testing.assert_allclose(np.stack(emb["review_embedding"].to_numpy()),
                                np.stack(ddf.compute().hf.embed("review", dim=384)["review_embedding"].to_numpy()))
@@ -274,9 +281,11 @@ def test_local_scheduler_needs_no_cluster(hub):
     pd.testing.assert_frame_equal(out, ddf.compute(scheduler="threads").hf.classify("review"))
 
 
-def test_import_hf_frame_does_not_import_dask():
-    code = ("import sys, hf_frame; assert 'dask.dataframe' not in sys.modules, 'imported eagerly'; "
-            "import dask.dataframe as dd; assert hasattr(dd.DataFrame, 'hf') and hasattr(dd.Series, 'hf'); "
+@pytest.mark.parametrize("order", ["hf_frame first", "dask first"])
+def test_import_hf_frame_does_not_import_dask(order):
+    first = ("import sys, hf_frame; assert 'dask.dataframe' not in sys.modules, 'imported eagerly'; "
+             "import dask.dataframe as dd; " if order == "hf_frame first" else "import dask.dataframe as dd, hf_frame; ")
+    code = (first + "assert hasattr(dd.DataFrame, 'hf') and hasattr(dd.Series, 'hf'); "
             "print(sorted(m for m in dir(dd.from_dict({'a': ['x']}, npartitions=1).hf) if not m.startswith('_'))[:3])")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})

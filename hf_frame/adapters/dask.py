@@ -74,6 +74,7 @@ from typing import Any, Callable, Sequence
 
 import dask
 import dask.dataframe as dd
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from dask.dataframe.extensions import register_dataframe_accessor, register_series_accessor
@@ -484,30 +485,40 @@ def _report_rows(plan: _Plan, part: pd.DataFrame, result: pd.DataFrame, extra: d
 
 def _join(part: pd.DataFrame, plan: _Plan, answers: Any) -> pd.DataFrame:
     """Step 3, per partition: the rows with their answers."""
-    keys = row_keys(part, plan.inputs)
     extra: dict[str, Any] = {}
     if plan.shared_cache:
-        failed: dict[str, str] = answers
-        masked = pd.Series([k in failed for k in keys], index=part.index) if failed else None
-        frame = part[list(plan.inputs)]
-        if masked is not None and masked.any():  # failed once: not sent again, the row gets the error
-            frame = frame.copy()
-            frame.loc[masked.to_numpy(), list(plan.inputs)] = None
-        outputs = _outputs(_task_job(plan.job, errors="ignore"), frame)
+        outputs = _read_back(part, plan, answers)
         extra = _engine_counts(("requests",))
-        if masked is not None and masked.any():
-            errors = outputs[-1].copy()
-            fill = [failed[k] for k, m in zip(keys, masked) if m]
-            errors[masked.to_numpy()] = fill
-            outputs[-1] = errors
     else:
         table: pd.DataFrame = answers
+        keys = row_keys(part, plan.inputs)
         picked = table.reindex(keys) if len(table) else pd.DataFrame(index=keys)
         outputs = [picked.iloc[:, i] if i < picked.shape[1] else pd.Series([None] * len(part), dtype=t)
                    for i, t in enumerate(plan.dtypes)]
     result = _attach(part, plan, outputs)
     _report_rows(plan, part, result, extra)
     return result
+
+
+def _read_back(part: pd.DataFrame, plan: _Plan, failed: dict[str, str]) -> list[pd.Series]:
+    """The answers of a partition from the shared cache; inputs that failed in step 2 are not sent
+    again (their input is blanked for the engine, the row gets step 2's error)."""
+    frame = part[list(plan.inputs)]
+    masked = None
+    if failed:
+        keys = row_keys(part, plan.inputs)
+        masked = np.fromiter((k in failed for k in keys), dtype=bool, count=len(keys))
+        if masked.any():
+            frame = frame.copy()
+            frame.loc[masked, list(plan.inputs)] = None
+        else:
+            masked = None
+    outputs = _outputs(_task_job(plan.job, errors="ignore"), frame)
+    if masked is not None:
+        errors = outputs[-1].copy()
+        errors[masked] = [failed[k] for k, m in zip(keys, masked) if m]
+        outputs[-1] = errors
+    return outputs
 
 
 def _whole(part: pd.DataFrame, plan: _Plan) -> pd.DataFrame:
