@@ -89,7 +89,7 @@ from ..methods import ERROR_FIELD, FRAME, Job
 from . import common
 from . import pandas as pandas_adapter
 
-__all__ = ["DataFrameAccessor", "SeriesAccessor", "meta_of", "plan_job_on_frame", "plan_job_on_series"]
+__all__ = ["DataFrameAccessor", "SeriesAccessor", "cluster_size", "plan_job_on_frame", "plan_job_on_series", "row_keys"]
 
 KEY = "__hf_frame_key__"  # the per-row key column of step 1 (never in a result)
 TOPIC = "hf_frame-run"  # the distributed event topic the tasks report their counts on
@@ -209,7 +209,7 @@ def _make_plan(job: Job, frame: dd.DataFrame, *, series: bool) -> _Plan:
                  shared_cache=_shared(job.settings), run_id=uuid.uuid4().hex, seq=next(_sequence))
 
 
-def meta_of(plan: _Plan, frame_meta: pd.DataFrame) -> pd.DataFrame:
+def _meta_of(plan: _Plan, frame_meta: pd.DataFrame) -> pd.DataFrame:
     """The empty frame a planned method produces: its dtypes are what ``compute()`` returns."""
     outputs = {c: pd.Series([], dtype=t, index=frame_meta.index[:0]) for c, t in zip(plan.columns, plan.dtypes)}
     if plan.series:
@@ -226,16 +226,20 @@ _size_cache: dict[str, tuple[float, int]] = {}
 SIZE_TTL = 2.0  # seconds a task trusts the worker count read by an earlier task of its process
 
 
-def _current_worker():
-    """The distributed worker running this task, or None (local schedulers, or the client)."""
+def _from_distributed(name: str):
+    """``distributed.<name>()`` (get_worker, default_client), or None when there is none or distributed
+    was never imported (then no cluster is in use: importing it here would only cost time)."""
     if "distributed" not in sys.modules:
         return None
-    from distributed import get_worker
-
     try:
-        return get_worker()
+        return getattr(sys.modules["distributed"], name)()
     except ValueError:
         return None
+
+
+def _current_worker():
+    """The distributed worker running this task, or None (local schedulers, or the client)."""
+    return _from_distributed("get_worker")
 
 
 def cluster_size() -> int:
@@ -371,14 +375,7 @@ runtime.add_run_source(_collector.collect)
 
 
 def _default_client():
-    if "distributed" not in sys.modules:
-        return None
-    from distributed import default_client
-
-    try:
-        return default_client()
-    except ValueError:
-        return None
+    return _from_distributed("default_client")
 
 
 def _watch_client() -> None:
@@ -550,7 +547,7 @@ def plan_job_on_frame(job: Job, frame: dd.DataFrame, *, series: bool = False) ->
     if job.returns_rows:
         return _plan_search(job, frame)
     plan = _make_plan(job, frame, series=series)
-    meta = meta_of(plan, frame._meta)
+    meta = _meta_of(plan, frame._meta)
     if not job.elementwise:  # ranks compare rows: the whole column in one partition
         whole = frame.repartition(npartitions=1) if frame.npartitions > 1 else frame
         return whole.map_partitions(_whole, plan, meta=meta, align_dataframes=False)
