@@ -6,10 +6,11 @@
 ['review', 'review_label', 'review_score', 'review_error']
 
 Importing registers ``.hf`` on pandas and polars objects, for whichever of them is installed: at
-once when it is already imported, else as soon as it is. The methods (and pyarrow, httpx, aiohttp
-with them) load then, or on first use of ``METHODS``, ``last_run``, ``usage``, ``cache_info``,
-``clear_cache``, ``decode_mask`` or ``data``, so ``import hf_frame`` alone stays cheap (the
-``hf-frame --help`` command, a script that only configures settings).
+once when it is already imported, else as soon as it is (and on Dask DataFrames and Series once
+``dask.dataframe`` is imported). The methods (and pyarrow, httpx, aiohttp with them) load then, or
+on first use of ``METHODS``, ``last_run``, ``usage``, ``cache_info``, ``clear_cache``,
+``decode_mask`` or ``data``, so ``import hf_frame`` alone stays cheap (the ``hf-frame --help``
+command, a script that only configures settings).
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ if importlib.util.find_spec("pandas") is not None:
     _deferred.when_imported("pandas", _register(".adapters.pandas"))
 if importlib.util.find_spec("polars") is not None:
     _deferred.when_imported("polars", _register(".adapters.polars"))
+if importlib.util.find_spec("dask") is not None:  # registered when dask.dataframe is imported (see dask_hook)
+    from .adapters import dask_hook as _dask_hook
+
+    _dask_hook.install()
 
 __all__ = [
     "CacheError",
