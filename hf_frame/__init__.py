@@ -79,10 +79,9 @@ if importlib.util.find_spec("pandas") is not None:
     _deferred.when_imported("pandas", _register(".adapters.pandas"))
 if importlib.util.find_spec("polars") is not None:
     _deferred.when_imported("polars", _register(".adapters.polars"))
-if importlib.util.find_spec("dask") is not None:  # registered when dask.dataframe is imported (see dask_hook)
-    from .adapters import dask_hook as _dask_hook
-
-    _dask_hook.install()
+if importlib.util.find_spec("dask") is not None:
+    # Importing dask.dataframe costs about as much again as hf_frame itself: wait for the user to.
+    _deferred.when_imported("dask.dataframe", _register(".adapters.dask"))
 
 __all__ = [
     "CacheError",
