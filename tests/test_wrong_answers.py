@@ -99,3 +99,41 @@ def test_an_embeddings_answer_of_the_wrong_shape_is_a_row_error_never_cached(hf,
     hf.reset()
     again = df.hf.embed("t", model=BART)  # nothing was cached: sent again, now answered right
     assert hf.count() == 1 and again["t_error"].isna().all()
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. every answer is checked against the task's output type before it is cached
+
+
+def entity(**changes):
+    return {"entity_group": "PER", "word": "Ada", "score": 0.9, "start": 0, "end": 3, **changes}
+
+
+@pytest.mark.parametrize("bad,field", [
+    (entity(word=123), "entities[1].word"),
+    (entity(entity_group=["PER", "LOC"]), "entities[1].entity_group"),
+    (entity(start=2**70), "entities[1].start"),
+])
+def test_a_malformed_answer_is_a_row_error_naming_the_field_and_never_cached(hf, bad, field):
+    df = pd.DataFrame({"t": ["Ada wrote it", "Bob read it"]})
+    hf.fail(200, body=[entity(word="Bob"), bad], match="Bob read it", times=1)
+    out = quiet(df.hf.ner, "t")
+    assert hf.count() == 2
+    assert pd.isna(out["t_error"].iloc[0])
+    error = out["t_error"].iloc[1]
+    assert f"field {field!r}" in error and "token-classification" in error and "dslim/bert-base-NER" in error
+    assert pd.isna(out["t_entities"].iloc[1])
+    hf.reset()
+    again = df.hf.ner("t")  # the good row from the cache, the malformed one sent again
+    assert hf.count() == 1 and hf.requests[0].json["inputs"] == "Bob read it"
+    assert again["t_error"].isna().all() and list(again["t_entities"].iloc[0]) == list(out["t_entities"].iloc[0])
+
+
+def test_a_malformed_answer_does_not_crash_the_rerun(hf):
+    df = pd.DataFrame({"t": ["Ada wrote it"]})
+    hf.fail(200, body=[entity(word={"nested": True})], times=1)
+    first = quiet(df.hf.ner, "t")
+    assert "entities[0].word" in first["t_error"].iloc[0]
+    hf.reset()
+    assert df.hf.ner("t")["t_error"].isna().all() and hf.count() == 1
+

@@ -182,7 +182,7 @@ class _Sender:
                 try:
                     results = self.task.parse(self.call, answer, items)
                     break
-                except (ValueError, TypeError, KeyError, IndexError) as exc:
+                except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
                     attempt += 1
                     if attempt > self.task.answer_retries(self.call):
                         raise RowRequestError(self.task.answer_error(self.call, exc, attempt),
@@ -200,10 +200,14 @@ class _Sender:
             self._publish(batch[0], None, str(exc))
             return
         self.successes += 1
-        if self.cache is not None:
-            self.cache.put_many({k: self.task.encode(r) for k, r in zip(batch, results)})
-        for key, result in zip(batch, results):
-            self._publish(key, result, None)
+        # Each result as the cache gives it back, checked against the output type: one that does
+        # not fit is a row error and is never cached.
+        checked = self.task.verified(self.call, results)
+        stored = {key: data for key, (_, data, _) in zip(batch, checked) if data is not None}
+        if self.cache is not None and stored:
+            self.cache.put_many(stored)
+        for key, (value, _, error) in zip(batch, checked):
+            self._publish(key, value, error)
 
     async def _dispatch(self, items: list[Any]) -> Any:
         return await self.call.backend.send(self.task, self.call, items)

@@ -247,7 +247,13 @@ class FeatureExtraction(Task):
         return pa.StructArray.from_arrays([vectors], names=["embedding"], mask=pa.compute.invert(valid))
 
     def encode(self, result):
-        return np.asarray(result, dtype="<f4").tobytes()
+        vector = np.asarray(result, dtype="<f4")
+        if vector.ndim != 1 or not vector.size:
+            raise ValueError(f"expected one vector per input, got an array of shape {vector.shape}")
+        return vector.tobytes()
+
+    def check(self, call, results):
+        return [None] * len(results)  # encode() takes nothing but one non-empty float vector
 
     def decode(self, data):
         return np.frombuffer(data, dtype="<f4")
