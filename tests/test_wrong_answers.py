@@ -137,3 +137,38 @@ def test_a_malformed_answer_does_not_crash_the_rerun(hf):
     hf.reset()
     assert df.hf.ner("t")["t_error"].isna().all() and hf.count() == 1
 
+
+# ---------------------------------------------------------------------------------------------
+# 3. classification answers with no label
+
+
+@pytest.mark.parametrize("answer", [[], [[]], [{"label": None, "score": 0.5}], [[{"label": None, "score": 0.5}]],
+                                    {"labels": [], "scores": []}])
+def test_classification_answer_without_a_label_is_a_row_error_never_cached(hf, answer):
+    df = pd.DataFrame({"t": ["I love it"]})
+    hf.fail(200, body=answer, times=1)
+    out = quiet(df.hf.classify, "t")
+    assert pd.isna(out["t_label"].iloc[0]) and "unexpected answer" in out["t_error"].iloc[0]  # not "None"
+    hf.reset()
+    again = df.hf.classify("t")
+    assert hf.count() == 1 and again["t_error"].isna().all() and again["t_label"].iloc[0] in ("POSITIVE", "NEGATIVE")
+
+
+def test_image_classification_answer_without_a_label_is_a_row_error(hf):
+    from test_media_tasks import png_bytes
+
+    df = pd.DataFrame({"img": [png_bytes(1)]})
+    hf.fail(200, body=[], times=1)
+    out = quiet(df.hf.classify_image, "img")
+    assert "no label" in out["img_error"].iloc[0]
+    hf.reset()
+    assert df.hf.classify_image("img")["img_error"].isna().all() and hf.count() == 1
+
+
+def test_zero_shot_answer_missing_a_candidate_label_is_a_row_error(hf):
+    df = pd.DataFrame({"t": ["the parcel came late"]})
+    hf.fail(200, body={"sequence": "x", "labels": ["shipping"], "scores": [0.9]}, times=1)
+    out = quiet(df.hf.zero_shot, "t", labels=["shipping", "price"])
+    assert "'price'" in out["t_error"].iloc[0]
+    hf.reset()
+    assert df.hf.zero_shot("t", labels=["shipping", "price"])["t_error"].isna().all() and hf.count() == 1
