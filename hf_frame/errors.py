@@ -15,7 +15,8 @@
     │   ├── FatalRequestError         systematic: bad token (401/403), unknown model (404),
     │   │                             invalid parameters; stops the whole call at once
     │   └── RowRequestError           one row's request failed (400/413/422, or still failing
-    │                                 after retries); becomes a null output + `<prefix>_error`
+    │       │                         after retries); becomes a null output + `<prefix>_error`
+    │       └── AnswerError           the service answered, but not in a shape the task reads
     └── RowErrors                     raised with ``errors="raise"`` after every other row finished
                                       (and was cached); ``.errors`` maps row label -> message
 
@@ -66,6 +67,10 @@ class FatalRequestError(RequestError):
 
 class RowRequestError(RequestError):
     """A failure specific to one request: the rows it served get null outputs and an error."""
+
+
+class AnswerError(RowRequestError):
+    """The service answered, but the answer does not have the shape the task reads (never cached)."""
 
 
 class RowErrors(HFFrameError):
