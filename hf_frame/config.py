@@ -50,6 +50,7 @@ class Settings:
     wait_for_model: bool = True
     device: str | None = None
     max_media_bytes: int = 50 * 1024 * 1024  # largest image/audio file, download or bytes value
+    max_response_bytes: int = 64 * 1024 * 1024  # largest answer read from the service (a larger one is a row error)
     # Not settable from the environment: seams for tests and power users.
     client: Any = field(default=None, repr=False, compare=False)
     transport: Any = field(default=None, repr=False, compare=False)
@@ -172,6 +173,8 @@ def _validate(s: Settings) -> None:
         raise bad("batch_size", "must be an integer >= 1")
     if not isinstance(s.max_media_bytes, int) or s.max_media_bytes < 1:
         raise bad("max_media_bytes", "must be an integer >= 1 (bytes)")
+    if not isinstance(s.max_response_bytes, int) or isinstance(s.max_response_bytes, bool) or s.max_response_bytes < 1:
+        raise bad("max_response_bytes", "must be an integer >= 1 (bytes)")
     if not s.base_url.startswith(("http://", "https://")):
         raise bad("base_url", "must start with http:// or https://")
     if s.endpoint is not None and not str(s.endpoint).startswith(("http://", "https://")):

@@ -20,8 +20,8 @@
     └── RowErrors                     raised with ``errors="raise"`` after every other row finished
                                       (and was cached); ``.errors`` maps row label -> message
 
-Internal, never seen by users: ``WireTimeout`` / ``WireError`` (the one boundary where aiohttp's
-and httpx's own exceptions are mapped), ``LocalModelError`` / ``LocalModelLoadError`` (the local
+Internal, never seen by users: ``WireTimeout`` / ``WireError`` / ``WireTooLarge`` (the one
+boundary where aiohttp's and httpx's own exceptions are mapped), ``LocalModelError`` / ``LocalModelLoadError`` (the local
 backend; the engine turns them into the request errors above).
 
 Messages name the task, the model, the column or row involved, and never the token.
@@ -142,3 +142,11 @@ class WireTimeout(Exception):
 
 class WireError(Exception):
     """The connection failed or dropped (mapped from aiohttp's or httpx's transport errors)."""
+
+
+class WireTooLarge(Exception):
+    """The answer is larger than ``max_response_bytes``; reading stopped there (never retried)."""
+
+    def __init__(self, status: int, size: str):
+        super().__init__(size)
+        self.status = status

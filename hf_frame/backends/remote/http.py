@@ -10,14 +10,14 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 import httpx
 
 from ... import runtime
 from ..._version import __version__
 from ...config import Settings
-from ...errors import FatalRequestError, RowRequestError, WireError, WireTimeout
+from ...errors import FatalRequestError, RowRequestError, WireError, WireTimeout, WireTooLarge
 from . import aio, limits, retry
 
 
@@ -71,18 +71,34 @@ def get_client(settings: Settings) -> httpx.AsyncClient:
     return client
 
 
-async def _post(request: Request, headers: dict[str, str], settings: Settings) -> aio.RawResponse:
+async def _post(request: Request, headers: Mapping[str, str], settings: Settings) -> aio.RawResponse:
+    limit = settings.max_response_bytes
     if settings.client is None and settings.transport is None:
         return await aio.post(request.url, json_body=request.json, content=request.content, headers=headers,
-                              timeout=settings.timeout, max_connections=settings.max_concurrency)
+                              timeout=settings.timeout, max_connections=settings.max_concurrency, max_bytes=limit)
     try:
-        response = await get_client(settings).post(request.url, json=request.json, content=request.content,
-                                                   headers=headers)
+        async with get_client(settings).stream("POST", request.url, json=request.json, content=request.content,
+                                               headers=dict(headers)) as response:
+            content = await _read(response, limit)
     except httpx.TimeoutException as exc:
         raise WireTimeout(str(exc)) from exc
     except httpx.TransportError as exc:
         raise WireError(f"{type(exc).__name__}: {exc}") from exc
-    return aio.RawResponse(response.status_code, response.headers, response.content, response.reason_phrase)
+    return aio.RawResponse(response.status_code, response.headers, content, response.reason_phrase)
+
+
+async def _read(response: httpx.Response, max_bytes: int) -> bytes:
+    """The body, or WireTooLarge as soon as it exceeds ``max_bytes`` (the rest is never read)."""
+    length = response.headers.get("content-length")
+    if length and length.isdigit() and int(length) > max_bytes and "content-encoding" not in response.headers:
+        raise WireTooLarge(response.status_code, f"{length} bytes")
+    chunks, size = [], 0
+    async for chunk in response.aiter_bytes():  # decompressed bytes, as they come
+        size += len(chunk)
+        if size > max_bytes:
+            raise WireTooLarge(response.status_code, f"more than {max_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _decode(content: bytes) -> tuple[bool, Any]:
@@ -133,6 +149,11 @@ async def send(request: Request, settings: Settings, *, task: str, model: str | 
                 await pace.acquire()
             try:
                 response = await _post(request, headers, settings)
+            except WireTooLarge as exc:
+                raise RowRequestError(
+                    f"{where} failed: the answer is larger than max_response_bytes={settings.max_response_bytes} "
+                    f"({exc}); raise the setting if such answers are expected",
+                    status=exc.status, task=task, model=model or "") from None
             except WireTimeout:
                 problem = f"timed out after {settings.timeout:g}s"
             except WireError as exc:
