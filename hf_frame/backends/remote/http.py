@@ -9,15 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import httpx
 
 from ... import runtime
 from ..._version import __version__
 from ...config import Settings
-from ...errors import FatalRequestError, RowRequestError, WireError, WireTimeout, WireTooLarge
+from ...errors import (
+    FatalRequestError,
+    RowRequestError,
+    WireError,
+    WireTimeout,
+    WireTooLarge,
+)
 from . import aio, limits, retry
 
 
