@@ -20,6 +20,7 @@ from ..config import Settings, is_setting, resolve_settings
 from ..core import engine
 from ..errors import RowErrors, RowErrorWarning
 from ..tasks import TASKS, Call
+from . import checks
 
 ERROR_FIELD = "error"
 FRAME = object()  # marker: "the frame the method is called on" (table_qa's default table)
@@ -173,9 +174,11 @@ def make_job(method: str, task_name: str, inputs: list[Input], *, model: str | N
     """Resolve settings, model and parameters into a one-call :class:`Job`."""
     task = TASKS[task_name]
     resolved = resolve_settings(**(settings or {}))
+    if parameters is not None and not isinstance(parameters, dict):
+        raise TypeError(f"{method}: parameters must be a dict, got {type(parameters).__name__}")
     merged = {**(wire or {}), **(parameters or {})}
-    call = Call(task=task, model=model or task.default_model, parameters={k: v for k, v in merged.items() if v is not None},
-                options=options or {}, settings=resolved)
+    sent = checks.json_parameters(method, {k: v for k, v in merged.items() if v is not None})
+    call = Call(task=task, model=model or task.default_model, parameters=sent, options=options or {}, settings=resolved)
     return Job(method=method, calls=[call], inputs=inputs, prefix=prefix, **extra)
 
 

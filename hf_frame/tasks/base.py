@@ -74,9 +74,24 @@ def input_name(call: Call, input_index: int) -> str:
     return call.input_names[input_index] if input_index < len(call.input_names) else "input"
 
 
+def check_unicode(text: str, call: Call, row: Any, input_index: int = 0) -> None:
+    """Refuse text that cannot be sent as UTF-8 (a lone surrogate such as ``'\\ud800'``)."""
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputTypeError(
+            f"{call.task.method}: column {input_name(call, input_index)!r} row {row!r} holds text that is not "
+            f"valid Unicode ({text[exc.start]!r} at position {exc.start}, a lone surrogate); "
+            "fix or drop it (text.encode('utf-8', 'replace').decode('utf-8') replaces it with '?')"
+        ) from None
+
+
 def require_text(value: Any, call: Call, row: Any, input_index: int = 0) -> str | None:
     """The text of a cell; None for a missing or empty value (null output, no request)."""
     if isinstance(value, str):
+        check_unicode(value, call, row, input_index)
         return value if value.strip() else None
     if is_missing(value):
         return None

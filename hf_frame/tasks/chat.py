@@ -28,7 +28,7 @@ import pyarrow as pa
 from ..formats.cells import is_missing
 from ..formats.prompting import PromptTemplate, build_messages
 from ..formats.structured import SchemaMismatch, arrow_type, parse_reply
-from .base import Call, Task, require_text
+from .base import Call, Task, check_unicode, require_text
 
 #: Per-row output fields added by ``details=True`` (what the reply cost and why it stopped).
 DETAIL_FIELDS = (
@@ -107,6 +107,9 @@ class ChatCompletion(Task):
         elif any(is_missing(v) for v in values):
             prompt = None
         else:
+            for i, value in enumerate(values):
+                if isinstance(value, str):
+                    check_unicode(value, call, row, i)
             prompt = template.render(dict(zip(template.columns, values)))
         return None if prompt is None else build_messages(prompt, call.view.get("system"))
 
