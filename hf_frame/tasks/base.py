@@ -9,13 +9,14 @@ Adding a task means writing one subclass and registering it in :mod:`hf_frame.ta
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Hashable, Sequence
 
 import pyarrow as pa
 
 from ..config import Settings
-from ..errors import InputTypeError
+from ..errors import ConfigError, InputTypeError
 from ..backends import Backend, backend_for
 from ..backends.remote.http import Request
 from ..formats.cells import is_missing
@@ -62,6 +63,23 @@ class Call:
     def route(self) -> str:
         """Where answers come from, as part of the cache key (never includes the token)."""
         return self.backend.route(self.task, self)
+
+
+_MODEL_ID = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)?")
+
+
+def model_path(model: Any) -> str:
+    """``model`` checked as the path segments it becomes in a URL: a Hub model id such as
+    ``org/name`` or ``name`` (letters, digits, ``-``, ``_``, ``.``; no ``..``). Anything else
+    (``org/../../x``, ``?``, ``#``, a third segment) is a ConfigError naming the value, so no
+    request, token included, ever goes to another path on the host."""
+    if not isinstance(model, str) or not _MODEL_ID.fullmatch(model) or ".." in model \
+            or any(part == "." for part in model.split("/")):
+        raise ConfigError(
+            f"model {model!r} is not a Hugging Face model id ('name' or 'org/name' of letters, digits, "
+            "'-', '_' and '.'); for another server pass endpoint='https://...'"
+        )
+    return model
 
 
 def drop_none(mapping: dict) -> dict:
@@ -148,7 +166,7 @@ class Task:
         s = call.settings
         if s.endpoint:
             return s.endpoint
-        url = f"{s.base_url.rstrip('/')}/{s.provider}/models/{call.model}"
+        url = f"{s.base_url.rstrip('/')}/{s.provider}/models/{model_path(call.model)}"
         return f"{url}/pipeline/{self.name}" if self.pipeline_route else url
 
     def batch_size(self, call: Call) -> int:
