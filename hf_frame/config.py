@@ -9,7 +9,8 @@ Resolution order for every setting (first wins):
 
 The token additionally falls back to the file written by ``huggingface-cli login``
 (``$HF_TOKEN_PATH``, else ``$HF_HOME/token``, else ``~/.cache/huggingface/token``).
-The token is never part of a repr, a cache key, a log line or an error message.
+The token is never part of a repr, a cache key, a log line, an error message or a pickle (a
+pickled plan resolves the token again in the process that runs it).
 """
 
 from __future__ import annotations
@@ -26,6 +27,48 @@ from .errors import ConfigError
 
 DEFAULT_BASE_URL = "https://router.huggingface.co"
 ERROR_MODES = ("warn", "raise", "ignore")
+
+
+class Token(str):
+    """The token as settings hold it: a ``str`` whose repr is ``'***'`` (traceback locals, logs),
+    and which a pickle never holds: pickled settings (a polars plan sent to another process or
+    serialized with ``LazyFrame.serialize()``) carry a :class:`DeferredToken` instead."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+    def __reduce__(self) -> tuple:
+        return (DeferredToken, ())
+
+    def __copy__(self) -> Token:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> Token:
+        return self
+
+
+class DeferredToken:
+    """What a token becomes in a pickle: a reference, resolved each time a request is sent, to the
+    token of the process sending it (:func:`configure`, ``HF_FRAME_TOKEN`` / ``HF_TOKEN``, or the
+    file ``huggingface-cli login`` writes)."""
+
+    def resolve(self) -> Token | None:
+        if "token" in _session_overrides:
+            token = _session_overrides["token"]
+        else:
+            token = os.environ.get("HF_FRAME_TOKEN") or os.environ.get("HF_TOKEN") or _token_file()
+        return Token(token) if isinstance(token, str) and token else None
+
+    def __repr__(self) -> str:
+        return "<the token of the process that runs the plan>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DeferredToken)
+
+    def __hash__(self) -> int:
+        return hash(DeferredToken)
 
 
 @dataclass(frozen=True)
@@ -56,6 +99,14 @@ class Settings:
     # Not settable from the environment: seams for tests and power users.
     client: Any = field(default=None, repr=False, compare=False)
     transport: Any = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.token, str) and not isinstance(self.token, Token):
+            object.__setattr__(self, "token", Token(self.token))
+
+    def auth_token(self) -> str | None:
+        """The token to send now (a :class:`DeferredToken` is resolved in this process)."""
+        return self.token.resolve() if isinstance(self.token, DeferredToken) else self.token
 
     def __repr__(self) -> str:  # the token is never shown, only whether there is one
         shown = ", ".join(
@@ -178,7 +229,7 @@ def _validate(s: Settings) -> None:
     def bad(name: str, why: str) -> ConfigError:
         return ConfigError(f"setting {name}={getattr(s, name)!r} is invalid: {why}")
 
-    if s.token is not None and not isinstance(s.token, str):
+    if s.token is not None and not isinstance(s.token, (str, DeferredToken)):
         raise ConfigError(f"setting token is invalid: must be a string or None, got {type(s.token).__name__}")
     for name in ("provider", "base_url", "errors"):
         if not isinstance(getattr(s, name), str):

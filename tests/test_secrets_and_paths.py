@@ -6,12 +6,23 @@ token is in no row error, warning, pickled or serialized lazy plan, or traceback
 
 from __future__ import annotations
 
+import io
+import os
+import pickle
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import httpx
 import pandas as pd
 import pytest
 from conftest import TEST_TOKEN
 
 import hf_frame
-from hf_frame.errors import ConfigError
+from hf_frame.errors import ConfigError, FatalRequestError
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -51,3 +62,94 @@ def test_the_token_never_reaches_another_path(hf):
     with pytest.raises(ConfigError):
         pd.DataFrame({"t": ["x"]}).hf.classify("t", model="org/../../../steal")
     assert not any(r.authorization for r in hf.requests)
+
+
+# ---------------------------------------------------------------------------------------------
+# the token in answers, plans and tracebacks
+
+
+def test_a_200_answer_echoing_the_token_is_scrubbed_from_row_errors_and_warnings(hf):
+    hf.fail(200, body={"echo": {"authorization": f"Bearer {TEST_TOKEN}"}}, times=1)
+    with pytest.warns(hf_frame.RowErrorWarning) as caught:
+        out = pd.DataFrame({"t": ["x"]}).hf.classify("t")
+    error = out["t_error"].iloc[0]
+    assert "unexpected answer" in error and "***" in error and TEST_TOKEN not in error
+    assert all(TEST_TOKEN not in str(w.message) for w in caught)
+
+
+def test_an_error_body_echoing_the_token_is_scrubbed(hf):
+    hf.fail(422, body={"error": f"bad header Bearer {TEST_TOKEN}"}, times=1)
+    out = quiet(pd.DataFrame({"t": ["x"]}).hf.classify, "t")
+    assert "HTTP 422" in out["t_error"].iloc[0] and TEST_TOKEN not in out["t_error"].iloc[0]
+
+
+def test_an_answer_echoing_the_token_never_reaches_the_cache(hf):
+    hf.fail(200, body=[{"generated_text": f"you sent {TEST_TOKEN}"}], times=1)
+    out = pd.DataFrame({"t": ["x"]}).hf.generate("t")
+    assert out["t_generated"].iloc[0] == "you sent ***"
+    path = hf_frame.cache_info()["path"]
+    raw = b"".join(Path(p).read_bytes() for p in (path, path + "-wal") if os.path.exists(p))
+    assert TEST_TOKEN.encode() not in raw
+
+
+def quiet(fn, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*args, **kwargs)
+
+
+def our_frames_locals(tb) -> list[str]:
+    """The repr of every local of every hf_frame frame in a traceback (what rich or pytest show)."""
+    shown = []
+    while tb is not None:
+        frame = tb.tb_frame
+        if f"{os.sep}hf_frame{os.sep}" in frame.f_code.co_filename:
+            shown += [f"{frame.f_code.co_name}.{name}={value!r}" for name, value in frame.f_locals.items()]
+        tb = tb.tb_next
+    return shown
+
+
+@pytest.mark.parametrize("wire", ["aiohttp", "httpx"])
+def test_no_traceback_local_shows_the_token(hf, wire):
+    hf.require_token = "hf_another_token"  # ours is refused: 401, a FatalRequestError out of http.send
+    settings = {"transport": httpx.AsyncHTTPTransport()} if wire == "httpx" else {}
+    with pytest.raises(FatalRequestError) as info:
+        pd.DataFrame({"t": ["x"]}).hf.classify("t", **settings)
+    shown = our_frames_locals(info.value.__traceback__)
+    assert any(s.startswith("send.headers=") for s in shown)  # the frame that holds the header is there
+    leaked = [s for s in shown if TEST_TOKEN in s]
+    assert not leaked
+
+
+def test_a_lazy_plan_pickles_and_serializes_without_the_token(hf):
+    pl = pytest.importorskip("polars")
+    hf_frame.configure(token="hf_configured_secret")
+    lf = pl.LazyFrame({"t": ["a", "b"]}).hf.classify("t")
+    per_call = pl.LazyFrame({"t": ["c"]}).hf.classify("t", token="hf_per_call_secret")
+    for plan in (lf, per_call):
+        for data in (pickle.dumps(plan), plan.serialize()):
+            assert b"hf_configured_secret" not in data and b"hf_per_call_secret" not in data
+            assert TEST_TOKEN.encode() not in data
+    # in this process: the explicit per-call token still authorises its plan
+    hf.require_token = "hf_per_call_secret"
+    assert per_call.collect()["t_error"].is_null().all()
+    # a loaded plan resolves the token where it runs: here, the one configure() set
+    hf.require_token = "hf_configured_secret"
+    loaded = pl.LazyFrame.deserialize(io.BytesIO(lf.serialize()))
+    assert loaded.collect()["t_error"].is_null().all()
+    assert pickle.loads(pickle.dumps(lf)).collect()["t_error"].is_null().all()
+
+
+def test_a_pickled_plan_runs_with_the_token_of_the_process_that_loads_it(hf, tmp_path):
+    pl = pytest.importorskip("polars")
+    plan = pl.LazyFrame({"t": ["from another process"]}).hf.classify("t", base_url=hf.base_url)
+    (tmp_path / "plan.pkl").write_bytes(pickle.dumps(plan))
+    hf.require_token = "hf_the_other_process"
+    script = ("import pickle, sys, hf_frame; lf = pickle.load(open(sys.argv[1], 'rb')); "
+              "print(lf.collect()['t_error'].to_list())")
+    env = {**os.environ, "HF_TOKEN": "hf_the_other_process", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "plan.pkl")], env=env, check=False,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[None]"
+    assert [r.authorization for r in hf.requests] == ["Bearer hf_the_other_process"]

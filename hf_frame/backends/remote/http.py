@@ -132,6 +132,34 @@ def _scrub(message: str, token: str | None) -> str:
     return message.replace(token, "***") if token else message
 
 
+class SecretHeaders(Mapping[str, str]):
+    """Request headers whose repr never shows the ``Authorization`` value, so that the locals of a
+    traceback (rich, pytest ``--showlocals``, error trackers) never hold the token in plain view.
+    Turned into a plain dict only inside the call that hands them to aiohttp or httpx."""
+
+    __slots__ = ("_headers",)
+
+    def __init__(self, headers: Mapping[str, str], token: str | None) -> None:
+        self._headers = dict(headers)
+        if token:
+            self._headers["Authorization"] = f"Bearer {token}"
+
+    def __getitem__(self, name: str) -> str:
+        return self._headers[name]
+
+    def __setitem__(self, name: str, value: str) -> None:
+        self._headers[name] = value
+
+    def __iter__(self):
+        return iter(self._headers)
+
+    def __len__(self) -> int:
+        return len(self._headers)
+
+    def __repr__(self) -> str:
+        return repr({k: "***" if k.lower() == "authorization" else v for k, v in self._headers.items()})
+
+
 _HINTS = {401: " (check the token)", 403: " (the token lacks permission)", 404: " (check the model id and URL)"}
 
 
@@ -143,9 +171,8 @@ async def send(request: Request, settings: Settings, *, task: str, model: str | 
     """
     gate = limits.semaphore(settings.max_concurrency)
     pace = limits.rate_limiter(settings.requests_per_minute)
-    headers = dict(request.headers)
-    if settings.token:
-        headers["Authorization"] = f"Bearer {settings.token}"
+    token = settings.auth_token()
+    headers = SecretHeaders(request.headers, token)
     where = f"{task} with model {model!r}" if model else task
     attempt = 0
     while True:
@@ -164,19 +191,23 @@ async def send(request: Request, settings: Settings, *, task: str, model: str | 
             except WireTimeout:
                 problem = f"timed out after {settings.timeout:g}s"
             except WireError as exc:
-                problem = f"connection failed ({_scrub(str(exc), settings.token)})"
+                problem = f"connection failed ({_scrub(str(exc), token)})"
             else:
                 status = response.status
-                ok, body = _decode(response.content)
+                content = response.content
+                if token and token.encode() in content:  # an answer echoing the request: never quoted, never cached
+                    content = content.replace(token.encode(), b"***")
+                    response = aio.RawResponse(status, response.headers, content, response.reason)
+                ok, body = _decode(content)
                 if status < 300:
                     if ok:
                         return body
                     problem = "the answer was not valid JSON"
                 else:
-                    problem = f"HTTP {status}: {_scrub(_error_text(response, body), settings.token)}"
+                    problem = f"HTTP {status}: {_scrub(_error_text(response, body), token)}"
                     if status in retry.FATAL_STATUSES:
                         hint = _HINTS.get(status, "")
-                        if status == 401 and not settings.token:
+                        if status == 401 and not token:
                             hint = " (no token was found: set HF_TOKEN, run `huggingface-cli login`, or hf_frame.configure(token=...))"
                         raise FatalRequestError(f"{where} failed: {problem}{hint}",
                                                 status=status, task=task, model=model or "")
