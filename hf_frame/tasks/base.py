@@ -267,6 +267,9 @@ class Task:
         """
         out: list[tuple[Any, bytes | None, str | None]] = []
         for result in results:
+            if result is None:  # a null output without an error would hide that the answer held nothing
+                out.append((None, None, f"{self.name}: unexpected answer from model {call.model!r}: no value"))
+                continue
             try:
                 data = self.encode(result)
                 out.append((self.decode(data), data, None))

@@ -21,6 +21,7 @@ replies are never cached.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Sequence
 
 import pyarrow as pa
@@ -65,7 +66,7 @@ def _excerpt(value: Any) -> str:
 
 
 def _count(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
     return int(value)
 

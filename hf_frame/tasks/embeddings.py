@@ -230,7 +230,8 @@ class FeatureExtraction(Task):
     def parse(self, call, answer, items):
         if hasattr(answer, "tolist") and not isinstance(answer, np.ndarray):
             answer = answer.tolist()
-        vectors = _as_vectors(answer, len(items))
+        with np.errstate(over="ignore", invalid="ignore"):  # out-of-range numbers: refused by encode()
+            vectors = _as_vectors(answer, len(items))
         if self.api(call) == "openai" and call.options.get("root", {}).get("normalize"):
             vectors = normalize_rows(np.array(vectors, dtype=np.float32))
         return list(vectors)
@@ -250,6 +251,8 @@ class FeatureExtraction(Task):
         vector = np.asarray(result, dtype="<f4")
         if vector.ndim != 1 or not vector.size:
             raise ValueError(f"expected one vector per input, got an array of shape {vector.shape}")
+        if not np.isfinite(vector).all():
+            raise ValueError("the vector holds NaN or infinite values (or numbers too large for float32)")
         return vector.tobytes()
 
     def check(self, call, results):
