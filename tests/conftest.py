@@ -2,6 +2,7 @@
 
 * ``hub_server`` (session): one :class:`fake_hub.FakeHub` for the whole run.
 * ``hub`` (function): that server, reset (no requests, faults or counters; latency 0).
+* ``hf`` (function): ``hub`` with the library pointed at it (modules may define their own).
 * ``_isolated_settings`` (autouse): every test gets its own cache directory, no progress bars
   and a fake token, whatever the developer's shell or earlier tests configured.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +24,7 @@ _TESTS_DIR = str(Path(__file__).resolve().parent)
 if _TESTS_DIR not in sys.path:
     sys.path.insert(0, _TESTS_DIR)
 
-from fake_hub import DEFAULT_MODEL_TASKS, FakeHub  # noqa: E402
+from fake_hub import DEFAULT_MODEL_TASKS, FakeHub
 
 TEST_TOKEN = "hf_test_token_123"
 
@@ -44,6 +46,22 @@ def hub(hub_server: FakeHub) -> Iterator[FakeHub]:
     _restore(hub_server)
     yield hub_server
     _restore(hub_server)  # leave no fault or setting behind for the next test
+
+
+@pytest.fixture
+def hf(hub: FakeHub) -> FakeHub:
+    """The hub, with the library pointed at it (``base_url``) and fast retries."""
+    import hf_frame
+
+    hf_frame.configure(base_url=hub.base_url, retry_backoff=0.001)
+    return hub
+
+
+def quiet(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` with warnings (the RowErrorWarning of failed rows) silenced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*args, **kwargs)
 
 
 def _restore(server: FakeHub) -> None:

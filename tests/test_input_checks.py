@@ -14,12 +14,6 @@ from hf_frame.errors import ConfigError, InputTypeError
 from hf_frame.methods import METHODS
 
 
-@pytest.fixture
-def hf(hub):
-    hf_frame.configure(base_url=hub.base_url, retry_backoff=0.001)
-    return hub
-
-
 def object_column(values, index=None) -> pd.Series:
     """A column of Python strings as they are (pandas' own string dtype cannot hold a lone surrogate)."""
     return pd.Series(np.array(values, dtype=object), dtype=object, index=index)

@@ -11,24 +11,17 @@ import os
 import pickle
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import httpx
 import pandas as pd
 import pytest
-from conftest import TEST_TOKEN
+from conftest import TEST_TOKEN, quiet
 
 import hf_frame
 from hf_frame.errors import ConfigError, FatalRequestError
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def hf(hub):
-    hf_frame.configure(base_url=hub.base_url, retry_backoff=0.001)
-    return hub
 
 
 # ---------------------------------------------------------------------------------------------
@@ -90,12 +83,6 @@ def test_an_answer_echoing_the_token_never_reaches_the_cache(hf):
     path = hf_frame.cache_info()["path"]
     raw = b"".join(Path(p).read_bytes() for p in (path, path + "-wal") if os.path.exists(p))
     assert TEST_TOKEN.encode() not in raw
-
-
-def quiet(fn, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return fn(*args, **kwargs)
 
 
 def our_frames_locals(tb) -> list[str]:

@@ -7,28 +7,15 @@ valid rows succeed never stops, however its bad rows are placed.
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import quiet
 from fake_hub import answers
 
-import hf_frame
 from hf_frame.core.engine import SYSTEMATIC_AFTER
 from hf_frame.errors import FatalRequestError
-
-
-@pytest.fixture
-def hf(hub):
-    hf_frame.configure(base_url=hub.base_url, retry_backoff=0.001)
-    return hub
-
-
-def quiet(fn, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return fn(*args, **kwargs)
 
 
 @pytest.mark.parametrize("concurrency", [1, 32])

@@ -10,28 +10,15 @@ import http.server
 import socket
 import threading
 import time
-import warnings
 
 import httpx
 import pandas as pd
 import pytest
+from conftest import quiet
 
 import hf_frame
 from hf_frame.backends.remote import retry
 from hf_frame.errors import ConfigError
-
-
-@pytest.fixture
-def hf(hub):
-    hf_frame.configure(base_url=hub.base_url, retry_backoff=0.001)
-    return hub
-
-
-def quiet(fn, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return fn(*args, **kwargs)
-
 
 WIRES = ("aiohttp", "httpx")
 

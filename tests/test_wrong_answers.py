@@ -6,29 +6,13 @@ give exactly what the first call gave, and a row that failed must be sent again.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import quiet
 from recorded import body, interactions
 
-import hf_frame
-
 BART = "facebook/bart-base"
-
-
-@pytest.fixture
-def hf(hub):
-    """hf_frame pointed at the fake hub, with fast retries."""
-    hf_frame.configure(base_url=hub.base_url, retry_backoff=0.001)
-    return hub
-
-
-def quiet(fn, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return fn(*args, **kwargs)
 
 
 # ---------------------------------------------------------------------------------------------
