@@ -28,6 +28,7 @@ from .errors import (
     RowErrorWarning,
     RowRequestError,
 )
+from .formats.generated import media_html, save_media
 from .formats.media import decode_mask
 from .methods import METHODS
 from .runtime import cache_info, clear_cache, last_run, usage
@@ -59,6 +60,8 @@ __all__ = [
     "data",
     "decode_mask",
     "last_run",
+    "media_html",
     "resolve_settings",
+    "save_media",
     "usage",
 ]

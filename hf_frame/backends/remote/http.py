@@ -18,17 +18,25 @@ from ... import runtime
 from ..._version import __version__
 from ...config import Settings
 from ...errors import FatalRequestError, RowRequestError, WireError, WireTimeout
+from ...formats.media import sniff
+from ...formats.wire import BinaryAnswer
 from . import aio, limits, retry
 
 
 @dataclass
 class Request:
-    """One HTTP request: a JSON body, or raw bytes with their content type."""
+    """One HTTP request: a JSON body, or raw bytes with their content type.
+
+    ``expect="binary"``: the answer may be a file (a generated image or sound). A successful
+    answer that is not JSON is then returned as a :class:`BinaryAnswer`; a JSON one is decoded
+    as usual (providers that answer JSON), and a JSON ``{"error": ...}`` is still an error.
+    """
 
     url: str
     json: Any = None
     content: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    expect: str = "json"  # "json" | "binary"
 
 
 _clients: dict[tuple, httpx.AsyncClient] = {}
@@ -92,6 +100,19 @@ def _decode(content: bytes) -> tuple[bool, Any]:
         return False, None
 
 
+def _binary_answer(response: aio.RawResponse) -> BinaryAnswer | None:
+    """The answer as a file, or None when it is JSON (said so, or unlabelled JSON text)."""
+    declared = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if "json" in declared:
+        return None
+    if not declared or declared in ("application/octet-stream", "binary/octet-stream"):
+        sniffed = sniff(response.content)
+        if sniffed is None and _decode(response.content)[0]:
+            return None
+        declared = sniffed or declared or "application/octet-stream"
+    return BinaryAnswer(bytes(response.content), declared)
+
+
 def _error_text(response: aio.RawResponse, body: Any) -> str:
     if isinstance(body, dict):
         err = body.get("error") or body.get("message") or body.get("detail")
@@ -113,7 +134,8 @@ _HINTS = {401: " (check the token)", 403: " (the token lacks permission)", 404: 
 
 
 async def send(request: Request, settings: Settings, *, task: str, model: str | None) -> Any:
-    """POST ``request`` and return the decoded JSON answer.
+    """POST ``request`` and return the decoded JSON answer (or a :class:`BinaryAnswer`, see
+    :class:`Request`).
 
     Retries what is transient (see :mod:`.retry`); raises :class:`FatalRequestError` for
     401/403/404 and :class:`RowRequestError` for other failures once retries are exhausted.
@@ -139,8 +161,16 @@ async def send(request: Request, settings: Settings, *, task: str, model: str | 
                 problem = f"connection failed ({_scrub(str(exc), settings.token)})"
             else:
                 status = response.status
+                if status < 300 and request.expect == "binary":
+                    answer = _binary_answer(response)
+                    if answer is not None:
+                        return answer
                 ok, body = _decode(response.content)
                 if status < 300:
+                    if ok and request.expect == "binary" and isinstance(body, dict) and body.get("error"):
+                        problem = f"HTTP {status}: {_scrub(_error_text(response, body), settings.token)}"
+                        raise RowRequestError(f"{where} failed: {problem}", status=status, task=task,
+                                              model=model or "")
                     if ok:
                         return body
                     problem = "the answer was not valid JSON"
