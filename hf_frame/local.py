@@ -991,6 +991,11 @@ class LocalBackend:
     }
 
 
+# Questions about images and documents, and speech, live in their own module.
+from .backends.local_media import HANDLERS as _MEDIA_HANDLERS  # noqa: E402
+
+LocalBackend._HANDLERS.update(_MEDIA_HANDLERS)
+
 #: Tasks :class:`LocalBackend` runs.
 SUPPORTED_TASKS = frozenset(LocalBackend._HANDLERS)
 
