@@ -330,7 +330,7 @@ def method_call(args: argparse.Namespace, columns: Sequence[str]) -> tuple[list[
 
     for param in leading:
         name = param.name
-        if name in ("col", "a"):
+        if name in ("col", "a", "image", "audio", "text"):
             value = column(required(args.column, "--column"), "--column")
         elif name == "b":
             value = column_or_literal("other_column", "sentence", fallback_to_column=False)
@@ -553,6 +553,8 @@ def _short(value: Any, width: int) -> str:
         text = f"{value:.4f}"
     elif isinstance(value, str):
         text = value
+    elif isinstance(value, (bytes, bytearray)):  # a generated image or sound: never printed raw
+        text = f"<{len(value)} bytes>"
     else:
         plain = _plain(value)
         if plain is None:

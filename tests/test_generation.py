@@ -378,3 +378,19 @@ def test_outputs_never_reach_the_disk_unasked(use_hub, tmp_path, monkeypatch):
     pd.DataFrame({"prompt": ["a cat"]}).hf.text_to_image("prompt", cache=False)
     pd.DataFrame({"t": ["hi"]}).hf.text_to_speech("t", cache=False)
     assert list(Path(work).iterdir()) == []
+
+
+def test_the_command_line_previews_sizes_and_writes_parquet(hub, tmp_path, capsys):
+    from hf_frame import cli
+
+    pd.DataFrame({"prompt": ["a cat", "a dog"]}).to_csv(tmp_path / "in.csv", index=False)
+    status = cli.main(["text-to-image", str(tmp_path / "in.csv"), "-c", "prompt", "--seed", "3", "--width", "16",
+                       "--base-url", hub.base_url])
+    out = capsys.readouterr().out
+    assert status == 0 and "bytes>" in out and "\\x89PNG" not in out and "IHDR" not in out
+    assert {r.json["parameters"]["seed"] for r in hub.requests} == {3}
+    status = cli.main(["text-to-speech", str(tmp_path / "in.csv"), "-c", "prompt", "-o", str(tmp_path / "o.parquet"),
+                       "--base-url", hub.base_url])
+    assert status == 0
+    audio = pd.read_parquet(tmp_path / "o.parquet")["prompt_audio"]
+    assert all(sniff(a) == "audio/wav" for a in audio)
