@@ -17,7 +17,9 @@ Routes (all ``POST``; ``/hf-inference`` is an optional prefix of all of them):
 
 * ``/models/{model}`` and ``/models/{model}/pipeline/{task}`` (also the legacy
   ``/pipeline/{task}/{model}``): the serverless task API, ``{"inputs", "parameters"}``
-  bodies, or raw bytes for image and audio tasks.
+  bodies, or raw bytes for image and audio tasks. text-to-image, image-to-image and
+  text-to-speech answer a file (``image/png``, ``audio/wav``), random unless the parameters
+  carry a ``seed``, as real generative models do.
 * ``/`` : a dedicated endpoint posted to as-is; its task is :attr:`FakeHub.endpoint_task`.
 * ``/v1/chat/completions`` and ``/models/{model}/v1/chat/completions``: OpenAI-compatible chat.
 * ``/embed``, ``/rerank``, ``/v1/embeddings`` (also under ``/models/{model}``): TEI.
