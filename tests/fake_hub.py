@@ -37,13 +37,13 @@ import base64
 import binascii
 import functools
 import hashlib
+import io
 import json
+import math
+import os
 import re
 import socket
 import struct
-import io
-import math
-import os
 import threading
 import time
 import wave

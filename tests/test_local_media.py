@@ -27,7 +27,6 @@ from local_media_models import VQA_ANSWERS, tiny_media  # noqa: E402,F401  (a fi
 from local_models import png_bytes  # noqa: E402
 from PIL import Image  # noqa: E402
 
-import hf_frame  # noqa: E402
 from hf_frame.errors import FatalRequestError  # noqa: E402
 from hf_frame.local import SUPPORTED_TASKS, LocalBackend  # noqa: E402
 

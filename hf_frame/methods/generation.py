@@ -31,6 +31,7 @@ from typing import Any
 from . import checks
 from .job import Input, Job, make_job, prompt_inputs, reject_unknown, split_kwargs
 
+
 def _seed(method: str, seed: Any, settings: dict, *, sends_derived: bool) -> tuple[dict, dict]:
     """(API parameters, options) for a ``seed`` argument; ``None`` turns the cache off."""
     if seed is None:

@@ -35,7 +35,15 @@ from ..formats.prompting import build_messages
 from ..formats.structured import SchemaMismatch, arrow_type, parse_reply
 from ..formats.wire import encode_base64
 from .base import Call, RowFailure, Task, input_name, prompt_width, row_prompt
-from .media import FINGERPRINT_CONCURRENCY, MediaItem, check_media_cell, fetcher_for, load_checked, max_bytes, resolve_ref
+from .media import (
+    FINGERPRINT_CONCURRENCY,
+    MediaItem,
+    check_media_cell,
+    fetcher_for,
+    load_checked,
+    max_bytes,
+    resolve_ref,
+)
 
 #: Per-row output fields added by ``details=True`` (what the reply cost and why it stopped).
 DETAIL_FIELDS = (
