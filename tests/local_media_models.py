@@ -1,20 +1,27 @@
 """Tiny random-weight models for the local visual QA, document QA and text-to-speech handlers.
 
 Built at test time like those of ``local_models`` (a config, seeded random weights,
-``save_pretrained`` into a directory): a ViLT visual-QA classifier, a LayoutLM extractive
-document-QA model (answers from given ``word_boxes``, no OCR), a Donut document-QA model
-(reads the image; generative) and a VITS text-to-speech model with a character tokenizer.
+``save_pretrained`` into a directory) and served by its ``tiny`` fixture once this module is
+imported: ``tiny("vqa")`` a ViLT visual-QA classifier, ``tiny("layoutlm")`` a LayoutLM extractive
+document-QA model (answers from given ``word_boxes``, no OCR), ``tiny("donut")`` a Donut
+document-QA model (reads the image; generative) and ``tiny("tts")`` a VITS text-to-speech model
+with a character tokenizer.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
-import pytest
-import torch
-import transformers
-from local_models import TINY, _labels, bert_tokenizer, bpe_tokenizer
+# No network: set before transformers is imported (by local_models, just below).
+for _name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_DISABLE_PROGRESS_BARS"):
+    os.environ.setdefault(_name, "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import torch  # noqa: E402
+import transformers  # noqa: E402
+from local_models import BUILDERS, TINY, _labels, bert_tokenizer, bpe_tokenizer  # noqa: E402
 
 VQA_ANSWERS = ["yes", "no", "two", "cat", "red", "blue"]
 DONUT_TOKENS = ["<s_docvqa>", "<s_question>", "</s_question>", "<s_answer>", "</s_answer>"]
@@ -91,18 +98,5 @@ def tts_model(root: Path) -> Path:
     return d
 
 
-BUILDERS = {"vqa": vqa_model, "layoutlm": layoutlm_model, "donut": donut_model, "tts": tts_model}
-
-
-@pytest.fixture(scope="session")
-def tiny_media(tmp_path_factory):
-    """``tiny_media(name)`` -> the directory of one of :data:`BUILDERS`, built once per session."""
-    root = tmp_path_factory.mktemp("tiny-media-models")
-    built: dict[str, str] = {}
-
-    def get(name: str) -> str:
-        if name not in built:
-            built[name] = str(BUILDERS[name](root))
-        return built[name]
-
-    return get
+# Served by local_models' ``tiny`` fixture: ``tiny("vqa")`` etc.
+BUILDERS.update({"vqa": vqa_model, "layoutlm": layoutlm_model, "donut": donut_model, "tts": tts_model})

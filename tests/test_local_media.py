@@ -8,23 +8,17 @@ No network: ``HF_HUB_OFFLINE=1`` is set before transformers is imported.
 from __future__ import annotations
 
 import io
-import os
 import wave
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 import pytest
 
 torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
+pytest.importorskip("transformers")
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from local_media_models import VQA_ANSWERS, tiny_media  # noqa: E402,F401  (a fixture)
-from local_models import png_bytes  # noqa: E402
+from local_media_models import VQA_ANSWERS, transformers  # noqa: E402  (sets the offline environment first)
+from local_models import png_bytes, tiny  # noqa: E402,F401  (a fixture)
 from PIL import Image  # noqa: E402
 
 from hf_frame.errors import FatalRequestError  # noqa: E402
@@ -60,8 +54,8 @@ def test_the_handlers_are_registered():
     assert {"visual-question-answering", "document-question-answering", "text-to-speech"} <= SUPPORTED_TASKS
 
 
-def test_visual_qa_locally(tiny_media, hub, computations):
-    model = tiny_media("vqa")
+def test_visual_qa_locally(tiny, hub, computations):
+    model = tiny("vqa")
     images = [png_bytes(seed=0), png_bytes(seed=1), png_bytes(seed=0)]
     df = pd.DataFrame({"img": images, "q": ["what is it ?", "how many ?", "what is it ?"]})
     out = df.hf.visual_qa("img", "q", top_k=3, provider="local", model=model, batch_size=4)
@@ -83,8 +77,8 @@ def test_visual_qa_locally(tiny_media, hub, computations):
     assert len(computations) == 1  # the rerun is served from the cache
 
 
-def test_document_qa_locally_extractive_with_word_boxes(tiny_media, hub, computations):
-    model = tiny_media("layoutlm")
+def test_document_qa_locally_extractive_with_word_boxes(tiny, hub, computations):
+    model = tiny("layoutlm")
     df = pd.DataFrame({"scan": [png_bytes(seed=2)]})
     out = df.hf.document_qa("scan", "what is the total ?", top_k=2, word_boxes=WORD_BOXES, provider="local",
                             model=model)
@@ -97,8 +91,8 @@ def test_document_qa_locally_extractive_with_word_boxes(tiny_media, hub, computa
     assert str(out["scan_start"].dtype) == "int64[pyarrow]"
 
 
-def test_document_qa_locally_with_donut(tiny_media):
-    model = tiny_media("donut")
+def test_document_qa_locally_with_donut(tiny):
+    model = tiny("donut")
     df = pd.DataFrame({"scan": [png_bytes(seed=3)]})
     out = df.hf.document_qa("scan", "what is the total ?", provider="local", model=model)
     pipe = transformers.pipeline("document-question-answering", model=model, device="cpu")
@@ -112,8 +106,8 @@ def read_wav(data: bytes) -> tuple[np.ndarray, int]:
         return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2"), w.getframerate()
 
 
-def test_text_to_speech_locally_with_a_seed(tiny_media, hub, computations):
-    model = tiny_media("tts")
+def test_text_to_speech_locally_with_a_seed(tiny, hub, computations):
+    model = tiny("tts")
     df = pd.DataFrame({"line": ["hello world", "good day", "hello world", None]})
     pd.DataFrame({"line": ["warm up"]}).hf.text_to_speech("line", seed=1, provider="local", model=model)  # loads it
     state = torch.get_rng_state()
