@@ -4,11 +4,14 @@ Resolution order for every setting (first wins):
 
 1. a keyword passed to the method call (``df.hf.classify("text", max_concurrency=8)``),
 2. :func:`hf_frame.configure` (session defaults),
-3. the environment variable ``HF_FRAME_<NAME>`` (``HF_TOKEN`` for the token),
+3. the environment variable ``HF_FRAME_<NAME>`` (``HF_TOKEN`` for the token, ``HF_BILL_TO``
+   for ``bill_to``),
 4. the built-in default.
 
-The token additionally falls back to the file written by ``huggingface-cli login``
-(``$HF_TOKEN_PATH``, else ``$HF_HOME/token``, else ``~/.cache/huggingface/token``).
+The token is looked up as ``huggingface_hub.get_token()`` does: ``HF_FRAME_TOKEN``, ``HF_TOKEN``
+(or the legacy ``HUGGING_FACE_HUB_TOKEN``), then the file written by ``hf auth login``
+(``$HF_TOKEN_PATH``, else ``$HF_HOME/token``, else ``$XDG_CACHE_HOME/huggingface/token``, else
+``~/.cache/huggingface/token``). ``api_key=`` is accepted everywhere as an alias of ``token=``.
 The token is never part of a repr, a cache key, a log line or an error message.
 """
 
@@ -32,11 +35,20 @@ class Settings:
     """Every knob of a call. Build with :func:`resolve_settings`, not directly.
 
     >>> Settings(token="hf_secret")
-    Settings(token='***', provider='hf-inference', ...)
+    Settings(token='***', provider='auto', ...)
+
+    ``provider``: ``"auto"`` (the first provider of the model's Hub mapping that serves the task;
+    chat goes to the router's own auto-routing), a provider name (``"hf-inference"``,
+    ``"together"``, ``"fal-ai"``...), or ``"local"`` (models in this process).
+    ``bill_to``: an organization billed for the requests (``X-HF-Bill-To``).
+    ``scale_up_timeout``: seconds an ``endpoint=`` scaled to zero may take to wake up (sent as
+    ``X-Scale-Up-Timeout``; its 503 answers are retried within that budget; None: no wait).
+    ``wait_for_model`` is accepted for compatibility and has no effect (the API dropped
+    ``X-Wait-For-Model``: serverless models have no cold start).
     """
 
     token: str | None = field(default=None, repr=False)
-    provider: str = "hf-inference"
+    provider: str = "auto"
     base_url: str = DEFAULT_BASE_URL
     endpoint: str | None = None
     max_concurrency: int = 32
@@ -48,7 +60,9 @@ class Settings:
     progress: bool = True
     errors: str = "warn"
     batch_size: int = 32
-    wait_for_model: bool = True
+    wait_for_model: bool = True  # no effect, kept so that old code still runs
+    bill_to: str | None = None
+    scale_up_timeout: float | None = 300.0
     device: str | None = None
     max_media_bytes: int = 50 * 1024 * 1024  # largest image/audio file, download or bytes value
     # Not settable from the environment: seams for tests and power users.
@@ -125,7 +139,21 @@ def _shown(name: str, value: Any) -> Any:
 
 _SETTING_NAMES = tuple(f.name for f in fields(Settings))
 _ENV_NAMES = tuple(n for n in _SETTING_NAMES if n not in ("client", "transport", "token"))
+_ALIASES = {"api_key": "token"}  # huggingface_hub's InferenceClient(api_key=...)
 _session_overrides: dict[str, Any] = {}
+
+
+def _unalias(settings: dict[str, Any]) -> dict[str, Any]:
+    """``api_key=`` -> ``token=`` (passing both with different values is an error)."""
+    out = dict(settings)
+    for alias, name in _ALIASES.items():
+        if alias in out:
+            value = out.pop(alias)
+            if name in out and out[name] is not None and value is not None and out[name] != value:
+                raise ConfigError(f"{alias}= and {name}= are the same setting; pass only one")
+            if value is not None or name not in out:
+                out[name] = value
+    return out
 
 
 def configure(**settings: Any) -> Settings:
@@ -136,6 +164,7 @@ def configure(**settings: Any) -> Settings:
 
     ``configure()`` with no arguments resets the session to environment defaults.
     """
+    settings = _unalias(settings)
     unknown = set(settings) - set(_SETTING_NAMES)
     if unknown:
         raise ConfigError(f"unknown setting(s) {sorted(unknown)}; known: {list(_SETTING_NAMES)}")
@@ -146,11 +175,12 @@ def configure(**settings: Any) -> Settings:
 
 
 def is_setting(name: str) -> bool:
-    return name in _SETTING_NAMES
+    return name in _SETTING_NAMES or name in _ALIASES
 
 
 def resolve_settings(**overrides: Any) -> Settings:
     """Merge defaults, environment, :func:`configure` and per-call ``overrides`` into Settings."""
+    overrides = _unalias(overrides)
     unknown = set(overrides) - set(_SETTING_NAMES)
     if unknown:
         raise ConfigError(f"unknown setting(s) {sorted(unknown)}; known: {list(_SETTING_NAMES)}")
@@ -159,24 +189,47 @@ def resolve_settings(**overrides: Any) -> Settings:
         raw = os.environ.get(f"HF_FRAME_{name.upper()}")
         if raw is not None and raw != "":
             values[name] = _from_env(name, raw)
-    values["token"] = os.environ.get("HF_FRAME_TOKEN") or os.environ.get("HF_TOKEN") or _token_file()
+    if "bill_to" not in values and os.environ.get("HF_BILL_TO"):
+        values["bill_to"] = os.environ["HF_BILL_TO"]
+    values["token"] = get_token()
     values.update(_session_overrides)
-    values.update({k: v for k, v in overrides.items() if v is not None or k in ("endpoint", "requests_per_minute")})
+    nullable = ("endpoint", "requests_per_minute", "bill_to", "scale_up_timeout")
+    values.update({k: v for k, v in overrides.items() if v is not None or k in nullable})
     settings = Settings(**values)
     _validate(settings)
     return settings
 
 
-def _token_file() -> str | None:
+def get_token() -> str | None:
+    """The token, found where ``huggingface_hub.get_token()`` looks (after ``HF_FRAME_TOKEN``)."""
+    for name in ("HF_FRAME_TOKEN", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
+        token = _clean_token(os.environ.get(name))
+        if token:
+            return token
+    return _token_file()
+
+
+def _clean_token(token: str | None) -> str | None:
+    if token is None:
+        return None
+    return token.replace("\r", "").replace("\n", "").strip() or None
+
+
+def token_path() -> Path:
+    """Where ``hf auth login`` writes the token (``$HF_TOKEN_PATH``, else under ``$HF_HOME``)."""
     path = os.environ.get("HF_TOKEN_PATH")
     if not path:
-        home = os.environ.get("HF_HOME") or str(Path.home() / ".cache" / "huggingface")
-        path = str(Path(home) / "token")
+        home = os.environ.get("HF_HOME") or os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache"), "huggingface")
+        path = os.path.join(os.path.expanduser(os.path.expandvars(home)), "token")
+    return Path(os.path.expanduser(os.path.expandvars(path)))
+
+
+def _token_file() -> str | None:
     try:
-        token = Path(path).read_text().strip()
-    except OSError:
+        return _clean_token(token_path().read_text())
+    except (OSError, UnicodeDecodeError):
         return None
-    return token or None
 
 
 _BOOL_TRUE = {"1", "true", "yes", "on"}
@@ -197,6 +250,8 @@ def _from_env(name: str, raw: str) -> Any:
         if isinstance(default, int):
             return int(raw)
         if isinstance(default, float) or name == "requests_per_minute":
+            if name == "scale_up_timeout" and raw.lower() in ("none", "off", "0"):
+                return None
             return float(raw)
     except ValueError:
         raise ConfigError(f"environment variable HF_FRAME_{name.upper()}={raw!r} is not a valid {name}") from None
@@ -227,6 +282,23 @@ def _validate(s: Settings) -> None:
         raise bad("base_url", "must start with http:// or https://")
     if s.endpoint is not None and not str(s.endpoint).startswith(("http://", "https://")):
         raise bad("endpoint", "must start with http:// or https://")
+    if s.scale_up_timeout is not None and s.scale_up_timeout < 0:
+        raise bad("scale_up_timeout", "must be >= 0 seconds or None")
+    if s.bill_to is not None and (not isinstance(s.bill_to, str) or not s.bill_to.strip()):
+        raise bad("bill_to", "must be an organization name or None")
+    if not isinstance(s.provider, str) or not s.provider.strip():
+        raise bad("provider", "must be 'auto', a provider name or 'local'")
+
+
+def offline() -> bool:
+    """``HF_HUB_OFFLINE`` (or ``TRANSFORMERS_OFFLINE``) is set, as huggingface_hub reads it."""
+    value = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or ""
+    return value.strip().lower() in _BOOL_TRUE
+
+
+def hub_endpoint() -> str:
+    """The Hub's base URL: ``HF_ENDPOINT`` as huggingface_hub reads it, default huggingface.co."""
+    return (os.environ.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/")
 
 
 def replace(settings: Settings, **changes: Any) -> Settings:

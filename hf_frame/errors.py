@@ -23,7 +23,7 @@
 
     CacheWarning (UserWarning)        answers could not be written to the cache yet (kept in memory)
 
-Internal, never seen by users: ``WireTimeout`` / ``WireError`` (the one boundary where aiohttp's
+Internal, never seen by users: ``WireTimeout`` / ``WireError`` / ``WireUnreachable`` (the one boundary where aiohttp's
 and httpx's own exceptions are mapped), ``LocalModelError`` / ``LocalModelLoadError`` (the local
 backend; the engine turns them into the request errors above).
 
@@ -33,6 +33,7 @@ or a password.
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Mapping, Sequence
 
 
@@ -144,6 +145,10 @@ class WireError(Exception):
     """The connection failed or dropped (mapped from aiohttp's or httpx's transport errors)."""
 
 
+class WireUnreachable(WireError):
+    """Nothing answers at the address: the connection was refused or the host name did not resolve."""
+
+
 class CacheError(HFFrameError):
     """The answer cache cannot be read or opened: a corrupt SQLite file, a directory that cannot be
     created, an unreachable Redis server. The message names the file or the URL (with any password
@@ -155,3 +160,28 @@ class CacheWarning(UserWarning):
 
     They stay in memory, are still served to later calls of the same process and are retried; the
     warning is given once per problem, and once more at exit if some were never written."""
+
+
+# Frames of these packages are never "the user's line": hf_frame itself, and the frame libraries
+# whose internals sit between the user and hf_frame (a polars ``collect()`` running a plan).
+_LIBRARY_MODULES = ("hf_frame", "polars", "pandas")
+
+
+def _in_library(module: str) -> bool:
+    return any(module == name or module.startswith(name + ".") for name in _LIBRARY_MODULES)
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning point at the first caller outside hf_frame.
+
+    Call it as an argument of ``warnings.warn`` (``warnings.warn(msg, cls, stacklevel=user_stacklevel())``).
+    The user's line is found by walking out of hf_frame's frames (and pandas' or polars' own, as in a
+    ``LazyFrame.collect()``), so it stays right whatever path led to the warning. When every frame
+    belongs to them (a polars worker thread), the outermost one is used.
+    """
+    frame = sys._getframe(1)  # the function calling warnings.warn: stacklevel 1
+    level = 1
+    while frame.f_back is not None and _in_library(frame.f_globals.get("__name__", "")):
+        frame = frame.f_back
+        level += 1
+    return level

@@ -144,7 +144,11 @@ def last_run() -> dict[str, Any]:
     """Counts of the most recent method call in this process: rows, unique inputs, cached, requests, failed.
 
     >>> df.hf.classify("review"); hf_frame.last_run()  # doctest: +SKIP
-    {'method': 'classify', 'rows': 1000, 'unique': 640, 'cached': 600, 'requests': 40, 'failed': 0}
+    {'method': 'classify', 'rows': 1000, 'unique': 640, 'cached': 600, 'requests': 40, 'failed': 0,
+     'provider': 'hf-inference'}
+
+    ``provider`` is the Inference Provider that answered (the router's ``x-inference-provider``
+    header when it says, e.g. for chat with ``provider="auto"``); absent when nothing was sent.
 
     Methods whose answers report token counts (``chat``) add ``usage``: the tokens of the answers
     received by that call (cached rows cost 0), e.g. ``{'prompt_tokens': 812, 'completion_tokens': 95,

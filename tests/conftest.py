@@ -4,7 +4,8 @@
 * ``hub`` (function): that server, reset (no requests, faults or counters; latency 0).
 * ``redis_server`` / ``redis_url`` / ``make_redis_server``: a real Redis server (``redis_server.py``).
 * ``_isolated_settings`` (autouse): every test gets its own cache directory, no progress bars
-  and a fake token, whatever the developer's shell or earlier tests configured.
+  and a fake token, whatever the developer's shell or earlier tests configured; ``HF_ENDPOINT``
+  (where provider mappings are looked up) is the fake hub, so no test asks the real Hub.
 """
 
 from __future__ import annotations
@@ -58,10 +59,13 @@ def _restore(server: FakeHub) -> None:
     server.max_batch = 32
     server.endpoint_task = "feature-extraction"
     server.zero_shot_list_form = False
+    server.mappings = {}
+    server.providers.queue_polls = 1
+    server.providers.prediction_polls = 1
 
 
 @pytest.fixture(autouse=True)
-def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hub_server: FakeHub) -> Iterator[None]:
     """Per-test library settings: a private cache, no progress bars, a fake token.
 
     The library resolves settings from the environment at call time, so environment variables
@@ -70,14 +74,30 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     for name in list(os.environ):
         if name.startswith("HF_FRAME_"):
             monkeypatch.delenv(name)
+    # These turn hf_frame's progress bar off too; a test that wants a bar sets progress=True.
+    monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
     monkeypatch.setenv("HF_FRAME_CACHE", str(tmp_path / "hf_frame_cache"))
     monkeypatch.setenv("HF_FRAME_PROGRESS", "0")
     monkeypatch.setenv("HF_TOKEN", TEST_TOKEN)
     # Never read the developer's real token file or hub cache.
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
     monkeypatch.delenv("HF_TOKEN_PATH", raising=False)
+    for name in ("HUGGING_FACE_HUB_TOKEN", "HF_BILL_TO"):
+        monkeypatch.delenv(name, raising=False)
+    # Provider mappings come from the fake hub's Hub API (404 for every model unless a test maps it).
+    monkeypatch.setenv("HF_ENDPOINT", hub_server.base_url)
+    _forget_mappings()
     yield
     _reset_session_config()
+    _forget_mappings()
+
+
+def _forget_mappings() -> None:
+    """Drop the library's in-process memory of provider mappings (each test maps models its way)."""
+    mapping = sys.modules.get("hf_frame.backends.remote.providers.mapping")
+    if mapping is not None:
+        mapping.forget()
 
 
 def _reset_session_config() -> None:

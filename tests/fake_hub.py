@@ -23,6 +23,10 @@ Routes (all ``POST``; ``/hf-inference`` is an optional prefix of all of them):
 * ``/`` : a dedicated endpoint posted to as-is; its task is :attr:`FakeHub.endpoint_task`.
 * ``/v1/chat/completions`` and ``/models/{model}/v1/chat/completions``: OpenAI-compatible chat.
 * ``/embed``, ``/rerank``, ``/v1/embeddings`` (also under ``/models/{model}``): TEI.
+* ``/v1/completions`` and ``/models/{model}/v1/completions``: OpenAI text completions (vLLM).
+* ``GET /api/models/{id}?expand[]=inferenceProviderMapping`` and every Inference Provider's own
+  routes (``/together/v1/embeddings``, ``/fal-ai/{id}``...): see :mod:`fake_providers`
+  (:attr:`FakeHub.mappings`, :attr:`FakeHub.hub_requests`).
 * ``GET /_fakehub/nodelay``: reports whether the connection has ``TCP_NODELAY`` (not recorded).
 
 Failure injection: :meth:`FakeHub.fail`, :meth:`FakeHub.drop`, :meth:`FakeHub.malformed`
@@ -54,6 +58,7 @@ from typing import Any
 
 import numpy as np
 from aiohttp import web
+from fake_providers import FakeProviders, ProviderError, provider_of
 
 __all__ = [
     "DEFAULT_MODEL_TASKS",
@@ -77,6 +82,8 @@ DEFAULT_MODEL_TASKS: dict[str, str] = {
     "facebook/bart-large-cnn": "summarization",
     "google-t5/t5-small": "translation",
     "openai-community/gpt2": "text-generation",
+    "zai-org/GLM-5.2": "text-generation",
+    "google-bert/bert-base-uncased": "fill-mask",
     "sentence-transformers/all-MiniLM-L6-v2": "feature-extraction",
     "google/vit-base-patch16-224": "image-classification",
     "openai/clip-vit-base-patch32": "zero-shot-image-classification",
@@ -90,7 +97,7 @@ DEFAULT_MODEL_TASKS: dict[str, str] = {
     "hexgrad/Kokoro-82M": "text-to-speech",
     "speechbrain/sepformer-wham": "audio-to-audio",
     "dandelin/vilt-b32-finetuned-vqa": "visual-question-answering",
-    "impira/layoutlm-document-qa": "document-question-answering",
+    "naver-clova-ix/donut-base-finetuned-docvqa": "document-question-answering",
     "julien-c/wine-quality": "tabular-classification",
     "scikit-learn/Fish-Weight": "tabular-regression",
 }
@@ -760,6 +767,7 @@ class Route:
 
 _MODEL_SUFFIXES = (
     ("/v1/chat/completions", "chat"),
+    ("/v1/completions", "completions"),
     ("/v1/embeddings", "openai-embeddings"),
     ("/embed", "embed"),
     ("/rerank", "rerank"),
@@ -767,6 +775,7 @@ _MODEL_SUFFIXES = (
 _ROOT_ROUTES = {
     "/": "endpoint",
     "/v1/chat/completions": "chat",
+    "/v1/completions": "completions",
     "/v1/embeddings": "openai-embeddings",
     "/embed": "embed",
     "/rerank": "rerank",
@@ -878,6 +887,7 @@ class FakeHub:
         self.endpoint_task = "feature-extraction"  # the task of POST / (a dedicated endpoint)
         self.zero_shot_list_form = False  # answer zero-shot as [{label, score}] instead
         self.requests: list[RequestRecord] = []
+        self.providers = FakeProviders(answers)  # the Hub API and the Inference Providers' routes
         self.in_flight = 0  # requests being answered now
         self.max_in_flight = 0  # the most answered at once since the last reset()
         self.last_request_at = 0.0  # time.monotonic() of the latest request received
@@ -984,11 +994,26 @@ class FakeHub:
                 return
             time.sleep(0.01)
 
+    @property
+    def mappings(self) -> dict[str, Any]:
+        """The Hub's provider mappings: ``{model: {provider: {"providerId", "task", "status"}}}``."""
+        return self.providers.mappings
+
+    @mappings.setter
+    def mappings(self, value: dict[str, Any]) -> None:
+        self.providers.mappings = value
+
+    @property
+    def hub_requests(self) -> list[RequestRecord]:
+        """The Hub API requests received (mapping lookups), apart from :attr:`requests`."""
+        return self.providers.hub_requests
+
     def reset(self) -> None:
         """Forget requests, pending faults and counters (configuration attributes stay)."""
         with self._lock:
             self._faults.clear()
         self.requests = []
+        self.providers.reset()
         self.max_in_flight = self.in_flight
 
     def fail(
@@ -1047,6 +1072,13 @@ class FakeHub:
             return _json_response({"requests": len(self.requests)})
         # content.read() rather than request.read(): no client_max_size limit (1 MiB).
         body = await request.content.read()
+        if request.method == "GET" and request.path.startswith("/api/models/"):  # the Hub API
+            model = request.path[len("/api/models/"):]
+            self.providers.hub_requests.append(RequestRecord(
+                "GET", request.path, Headers((k.lower(), v) for k, v in request.headers.items()), body, None,
+                model, None, query=request.query_string))
+            status, value = self.providers.model_info(request.path)
+            return _json_response(value, status)
         record = self._record(request, body)
         self.in_flight += 1  # only touched on the loop thread
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -1085,7 +1117,11 @@ class FakeHub:
     def _model_and_task(self, route: Route | None, payload: Any) -> tuple[str | None, str | None]:
         """Best-effort model and task of a request, for the record (never raises)."""
         if route is None:
-            return None, None
+            model = payload.get("model") if isinstance(payload, dict) else None
+            return (model if isinstance(model, str) else None), None
+        if route.kind == "completions":
+            model = payload.get("model") if isinstance(payload, dict) else None
+            return route.model or (model if isinstance(model, str) else None), "text-generation"
         if route.kind == "endpoint":
             return None, self.endpoint_task
         if route.kind in ("chat", "openai-embeddings", "embed", "rerank"):
@@ -1142,6 +1178,12 @@ class FakeHub:
 
     def _answer(self, request: web.BaseRequest, record: RequestRecord) -> web.Response:
         """Route a request that got no fault: auth, 404s, input magic, then the task."""
+        routed = provider_of(request.path)
+        if routed is not None:  # an Inference Provider's own route, through the router
+            if self.require_token is not None and record.authorization != f"Bearer {self.require_token}":
+                raise HubError(401, {"error": "Invalid credentials in Authorization header"})
+            status, value = self.providers.answer(record, routed[0], routed[1], request.query_string)
+            return _json_response(value, status, {"x-inference-provider": routed[0]})
         route = parse_route(request.path)
         if route is None:
             raise HubError(404, {"error": "Not Found"})
@@ -1160,6 +1202,13 @@ class FakeHub:
                 raise HubError(413, {"error": "input too large"})
         if route.kind == "chat":
             return self._chat(record)
+        if route.kind == "completions":
+            payload = _need_dict(record.json, status=422)
+            try:
+                completion = self.providers.completion(payload, record.model or "vllm")
+            except ProviderError as exc:
+                raise HubError(exc.status, {"error": exc.message}) from None
+            return _json_response(completion, headers={"x-inference-provider": "hf-inference"})
         if route.kind == "embed":
             return _json_response(self._tei_embed(_need_dict(record.json)))
         if route.kind == "rerank":
@@ -1252,7 +1301,7 @@ class FakeHub:
         completion = answers.chat_completion(model, messages, payload.get("response_format"))
         if payload.get("stream"):
             return web.Response(text=_sse(completion), content_type="text/event-stream")
-        return _json_response(completion)
+        return _json_response(completion, headers={"x-inference-provider": self.providers.router_provider(model)})
 
     # ---- TEI and OpenAI embeddings ---------------------------------------------------------
 

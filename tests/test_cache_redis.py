@@ -23,8 +23,8 @@ import hf_frame
 from hf_frame import cli
 from hf_frame.cache import RedisCache, open_cache
 from hf_frame.config import resolve_settings
-from hf_frame.runtime import get_cache
 from hf_frame.errors import CacheError, CacheWarning
+from hf_frame.runtime import get_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 

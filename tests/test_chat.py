@@ -291,10 +291,11 @@ def test_router_route_with_a_provider_suffix(hf):
 
 
 def test_provider_setting_becomes_the_model_suffix(hf):
-    pd.DataFrame({"t": ["hi"]}).hf.chat("t", model="org/model", provider="nebius")
-    assert hf.requests[0].json["model"] == "org/model:nebius"
+    # (was provider="nebius", which the router stopped serving on 2026-07-01: now a ConfigError)
+    pd.DataFrame({"t": ["hi"]}).hf.chat("t", model="org/model", provider="together")
+    assert hf.requests[0].json["model"] == "org/model:together"
     hf.reset()
-    pd.DataFrame({"t": ["hi"]}).hf.chat("t", model="org/model:groq", provider="nebius")  # an explicit suffix wins
+    pd.DataFrame({"t": ["hi"]}).hf.chat("t", model="org/model:groq", provider="together")  # an explicit suffix wins
     assert hf.requests[0].json["model"] == "org/model:groq"
 
 

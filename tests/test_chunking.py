@@ -31,9 +31,10 @@ def words(n: int, prefix: str = "w") -> str:
 
 
 def sentence(n: int, tag: str) -> str:
-    """A sentence of exactly ``n`` words ending with a period."""
+    """A sentence of exactly ``n`` words ending with a period, starting with a capital letter
+    (Unicode sentence boundaries, rule SB8, never break before a lowercase word)."""
     assert n >= 1
-    return " ".join(f"{tag}{i}" for i in range(n)) + "."
+    return " ".join(f"{tag}{i}" for i in range(n)).capitalize() + "."
 
 
 def assert_offsets(text: str, chunks: list[Chunk]) -> None:
@@ -242,8 +243,7 @@ def test_sentence_splitter_rules():
         "Really?!",
         "Yes\u2026",
         "\"Quoted.\"",
-        "Wait...",
-        "ok",
+        "Wait... ok",  # UAX #29 (SB8): no sentence starts with a lowercase word
         "New para no stop\nsame para line.",
         "\u8fd9\u662f\u4e00\u53e5\u3002",
         "\u8fd9\u662f\u4e8c\u53e5\uff01",
@@ -425,3 +425,86 @@ def test_chunk_many_accepts_parse_forms_and_rejects_bad_rows():
 def test_module_doctest():
     result = doctest.testmod(chunking)
     assert result.attempted > 0 and result.failed == 0
+
+
+# --------------------------------------------------------------------------
+# sentence boundaries: ICU's UAX #29 rules (as Elasticsearch's chunker uses them)
+# --------------------------------------------------------------------------
+
+
+def _split(text: str) -> list[str]:
+    return [c.text for c in split_sentences(text)]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # SB8: a period followed by a lowercase word does not end a sentence
+        ("He left at 3 p.m. on Monday! Then he slept.", ["He left at 3 p.m. on Monday!", "Then he slept."]),
+        ("Use e.g. a hammer, i.e. a tool. Or not.", ["Use e.g. a hammer, i.e. a tool.", "Or not."]),
+        ("See Fig. 3 and the etc. part. Next.", ["See Fig. 3 and the etc. part.", "Next."]),
+        # SB6/SB7: decimals, versions, initials inside words
+        ("It costs 3.50 dollars. Cheap.", ["It costs 3.50 dollars.", "Cheap."]),
+        ("Version 2.0.1 is out. Update now.", ["Version 2.0.1 is out.", "Update now."]),
+        # SB9-SB11: closing quotes and brackets stay with their sentence
+        ('She said "Stop." Then she left.', ['She said "Stop."', "Then she left."]),
+        ("(Really.) Yes. \u201cFine.\u201d he said.", ["(Really.)", "Yes.", "\u201cFine.\u201d he said."]),
+        # ! and ? end a sentence before any word, lowercase included (SB8 is for the full stop only)
+        ("Really?! yes, really.", ["Really?!", "yes, really."]),
+        ("\u201cFine!\u201d he said.", ["\u201cFine!\u201d", "he said."]),
+        # CJK terminators need no space
+        ("\u4eca\u5929\u5f88\u597d\u3002\u660e\u5929\u89c1\u3002", ["\u4eca\u5929\u5f88\u597d\u3002", "\u660e\u5929\u89c1\u3002"]),
+        ("\u6771\u4eac\u306f\u9996\u90fd\u3067\u3059\uff01\u672c\u5f53\uff1f\u306f\u3044",
+         ["\u6771\u4eac\u306f\u9996\u90fd\u3067\u3059\uff01", "\u672c\u5f53\uff1f", "\u306f\u3044"]),
+        # UAX #29 has no abbreviation list: an abbreviation before a capital ends a sentence
+        ("Mr. Smith went home. He was tired.", ["Mr.", "Smith went home.", "He was tired."]),
+    ],
+)
+def test_sentence_boundaries_follow_uax29(text, expected):
+    assert _split(text) == expected
+    assert_offsets(text, split_sentences(text))
+
+
+def test_the_chunker_agrees_with_icu_itself():
+    SentenceBreaker = pytest.importorskip("icu4py.breakers").SentenceBreaker
+    texts = [
+        "He left at 3 p.m. on Monday! Then he slept. Dr. Who? No. It costs $3.50, i.e. cheap.",
+        "\u00bfQu\u00e9 tal? Muy bien. \u00a1Genial! \u0423\u0440\u0430. \u0414\u0430.",
+        "\u0645\u0631\u062d\u0628\u0627. \u0643\u064a\u0641 \u062d\u0627\u0644\u0643\u061f \u062c\u064a\u062f.",
+        "\u0915\u094d\u092f\u093e \u0939\u093e\u0932 \u0939\u0948? \u0920\u0940\u0915 \u0939\u0948\u0964 \u0905\u091a\u094d\u091b\u093e\u0964",
+    ]
+    for text in texts:
+        assert _split(text) == [s.strip() for s in SentenceBreaker(text, "root") if s.strip()]
+
+
+def test_issue_example_is_one_sentence_in_a_chunk():
+    text = "He left at 3 p.m. on Monday! " + " ".join(["Then he slept."] * 10)
+    chunks = chunk_text(text, sentence_settings(20, 0))
+    assert chunks[0].text.startswith("He left at 3 p.m. on Monday!")
+    assert all(not c.text.startswith("on Monday") for c in chunks)
+    assert_offsets(text, chunks)
+
+
+def test_offsets_stay_exact_around_characters_outside_the_bmp():
+    # ICU counts UTF-16 units; every emoji here is two of them
+    text = "Party \U0001f389\U0001f389. Next one \U0001f680! \U0001d11e Music. Done."
+    assert _split(text) == ["Party \U0001f389\U0001f389.", "Next one \U0001f680!", "\U0001d11e Music.", "Done."]
+    assert_offsets(text, split_sentences(text))
+
+
+def test_line_breaks_and_ellipsis_tailoring():
+    # a single line break is a space (hard-wrapped text); a paragraph break ends a sentence
+    assert _split("A line that is\nhard wrapped. Next.") == ["A line that is\nhard wrapped.", "Next."]
+    assert _split("Title\r\n\r\nBody text\r\nwrapped.") == ["Title", "Body text\r\nwrapped."]
+    assert _split("one\u2028line. Two.") == ["one\u2028line.", "Two."]
+    # \u2026 counts as three full stops: before a capital it ends a sentence, before lowercase not
+    assert _split("Wait\u2026 Ok then.") == ["Wait\u2026", "Ok then."]
+    assert _split("I think\u2026 maybe not.") == ["I think\u2026 maybe not."]
+    assert _split("Wait... Ok then.") == ["Wait...", "Ok then."]
+
+
+def test_sentence_strategy_without_icu_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "icu4py.breakers", None)  # import fails as if not installed
+    with pytest.raises(ImportError, match=r"pip install 'hf_frame\[icu\]'.*chunking='word'"):
+        chunk_text("One. Two.", "sentence")
+    assert [c.text for c in chunk_text("One. Two.", "word")] == ["One. Two."]  # word needs nothing

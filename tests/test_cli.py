@@ -182,6 +182,21 @@ def test_every_method_is_a_command_with_its_options():
     assert "zero-shot" in commands and "fill-mask" in commands
 
 
+def test_none_given_on_the_command_line_reaches_the_call(hub, data, capsys):
+    """``--top-k none`` is top_k=None (every label), not a flag left out (top_k=1)."""
+    status, stdout, stderr = run("classify", data, "-c", "review", "--base-url", hub.base_url, capsys=capsys)
+    assert status == 0, stderr
+    assert hub.requests[0].json["parameters"] == {"top_k": 1}
+    assert "review_labels" not in stdout.splitlines()[0].split()
+    hub.reset()
+    status, stdout, stderr = run("classify", data, "-c", "review", "--top-k", "none", "--base-url", hub.base_url,
+                                 "--cache", "false", capsys=capsys)
+    assert status == 0, stderr
+    assert "top_k" not in hub.requests[0].json.get("parameters", {})  # None: the API's default, every label
+    assert stdout.splitlines()[0].split()[:4] == ["review", "review_label", "review_score", "review_labels"]
+    assert '"label": "NEGATIVE"' in stdout and '"label": "POSITIVE"' in stdout
+
+
 # ------------------------------------------------------------------------------------------------
 # settings: flags and environment
 # ------------------------------------------------------------------------------------------------
@@ -203,6 +218,32 @@ def test_bad_setting_values_are_usage_errors(data, capsys):
     assert status == 2 and "--max-concurrency 'zero'" in stderr
     status, _, stderr = run("classify", data, "-c", "review", "--errors", "explode", capsys=capsys)
     assert status == 2 and "errors" in stderr
+
+
+@pytest.mark.parametrize("value", ["maybe", "Yes please", "cache.txt"])
+def test_a_cache_value_that_is_not_a_setting_or_a_path_is_refused(hub, data, value, tmp_path, monkeypatch, capsys):
+    """``--cache maybe`` used to create ./maybe; now it says what --cache takes, before any work."""
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    status, _, stderr = run("classify", data, "-c", "review", "--base-url", hub.base_url, "--cache", value,
+                            capsys=capsys)
+    assert status == 2 and f"--cache {value!r} is not a cache setting or a path" in stderr
+    assert "false/off" in stderr and "containing '/'" in stderr and ".sqlite or .db" in stderr and "redis://" in stderr
+    assert hub.count() == 0 and list((tmp_path / "cwd").iterdir()) == []
+
+
+def test_cache_values_that_count_as_a_location(hub, data, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for value, file in [("./answers", "answers/cache.sqlite"), ("answers.sqlite", "answers.sqlite"),
+                        ("cache.db", "cache.db"), ("sub/dir", "sub/dir/cache.sqlite")]:
+        status, _, stderr = run("classify", data, "-c", "review", "--base-url", hub.base_url, "--cache", value,
+                                capsys=capsys)
+        assert status == 0 and (tmp_path / file).is_file(), (value, stderr)
+    (tmp_path / "mine").mkdir()  # a bare name is fine when it is an existing directory
+    status, _, _ = run("classify", data, "-c", "review", "--base-url", hub.base_url, "--cache", "mine", capsys=capsys)
+    assert status == 0 and (tmp_path / "mine" / "cache.sqlite").is_file()
+    for value in ("off", "FALSE", "memory", "on"):
+        assert run("cache", "--cache", value, capsys=capsys)[0] == 0, value
 
 
 def test_progress_bar_on_request(hub, data, capsys):
@@ -250,6 +291,49 @@ def test_failed_rows_with_the_default_warn(hub, data, capsys):
     assert "text-cl" in failed and "NEGATIVE" not in failed
 
 
+@pytest.mark.parametrize("errors", ["warn", "ignore"])
+def test_every_row_failing_exits_1_and_keeps_the_earlier_output(hub, data, tmp_path, errors, capsys):
+    out = tmp_path / "o.csv"
+    args = ["classify", data, "-c", "review", "--base-url", hub.base_url, "--max-retries", "0", "--errors", errors,
+            "-o", out]
+    assert run(*args, capsys=capsys)[0] == 0
+    before = out.read_bytes()
+    hub.fail(500, times=math.inf)
+    status, _, stderr = run(*args, "--cache", "false", capsys=capsys)
+    assert status == 1, stderr
+    assert "classify: 7 rows (6 with input, 5 unique): 0 cached" in stderr and ", 6 failed in " in stderr
+    assert "hf-frame: failed: classify: every row failed (6 of 6 rows with an input)" in stderr
+    assert f"{str(out)!r} was not written" in stderr and "First error: text-classification" in stderr
+    assert out.read_bytes() == before
+    status, stdout, stderr = run(*args[:-2], "--cache", "false", capsys=capsys)  # no -o: no preview either
+    assert status == 1 and "every row failed" in stderr and "was not written" not in stderr and stdout == ""
+
+
+def test_one_row_that_failed_of_one_exits_1(hub, tmp_path, capsys):
+    source = tmp_path / "one.csv"
+    source.write_text("review\nTerrible\n")
+    hub.fail(500, times=math.inf)
+    status, _, stderr = run("classify", source, "-c", "review", "--base-url", hub.base_url, "--max-retries", "0",
+                            capsys=capsys)
+    assert status == 1 and "every row failed (1 of 1 rows with an input)" in stderr
+
+
+def test_a_server_that_is_not_running_fails_at_once(tmp_path, capsys):
+    import socket
+    import time
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    source = tmp_path / "two.csv"
+    source.write_text("review\ngood\nbad\n")
+    start = time.perf_counter()
+    status, _, stderr = run("classify", source, "-c", "review", "--base-url", f"http://127.0.0.1:{port}",
+                            capsys=capsys)
+    assert status == 1 and f"127.0.0.1:{port} is unreachable" in stderr and "server is running" in stderr
+    assert time.perf_counter() - start < 5  # was 10-30 s of retries, then exit 0 with "2 failed"
+
+
 def test_fatal_errors_exit_1(hub, data, capsys):
     status, _, stderr = run("classify", data, "-c", "review", "--base-url", hub.base_url, "--model", "missing/model",
                             capsys=capsys)
@@ -282,7 +366,7 @@ def test_interrupt_exits_130_and_says_how_to_resume(data, monkeypatch, capsys):
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "run_method", interrupted)
+    monkeypatch.setattr("hf_frame.cli.method_cmd.run_method", interrupted)
     status, _, stderr = run("classify", data, "-c", "review", capsys=capsys)
     assert status == 130 and "run the same command again to resume" in stderr
 

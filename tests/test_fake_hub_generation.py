@@ -53,7 +53,7 @@ def test_text_to_speech_and_audio_to_audio(post):
 
 @pytest.mark.parametrize("model,top_k,n", [("dandelin/vilt-b32-finetuned-vqa", None, 5),
                                            ("dandelin/vilt-b32-finetuned-vqa", 2, 2),
-                                           ("impira/layoutlm-document-qa", None, 1)])
+                                           ("naver-clova-ix/donut-base-finetuned-docvqa", None, 1)])
 def test_image_questions(post, model, top_k, n):
     image = base64.b64encode(answers.text_to_image("doc", {"seed": 1})).decode()
     body = {"inputs": {"image": image, "question": "What total?"}}

@@ -390,7 +390,11 @@ def test_the_command_line_previews_sizes_and_writes_parquet(hub, tmp_path, capsy
     assert status == 0 and "bytes>" in out and "\\x89PNG" not in out and "IHDR" not in out
     assert {r.json["parameters"]["seed"] for r in hub.requests} == {3}
     status = cli.main(["text-to-speech", str(tmp_path / "in.csv"), "-c", "prompt", "-o", str(tmp_path / "o.parquet"),
-                       "--base-url", hub.base_url])
-    assert status == 0
+                       "--seed", "none", "--base-url", hub.base_url])
+    assert status == 0 and hub.count() == 4  # --seed none: nothing from the cache
+    assert cli.main(["text-to-image", str(tmp_path / "in.csv"), "-c", "prompt", "--seed", "auto",
+                     "--base-url", hub.base_url]) == 0
+    assert sorted(r.json["parameters"]["seed"] for r in hub.requests[-2:]) == sorted(
+        [derived_seed("a cat"), derived_seed("a dog")])
     audio = pd.read_parquet(tmp_path / "o.parquet")["prompt_audio"]
     assert all(sniff(a) == "audio/wav" for a in audio)

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "hf_frame"
 
 # Bottom to top. A module may import its own layer and any layer listed before it.
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "_version", "config"),
+    ("errors", "_version", "_deferred", "config"),
     ("formats", "data"),
     ("cache",),
     ("runtime",),

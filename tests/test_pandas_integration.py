@@ -223,10 +223,11 @@ def test_transient_faults_are_retried_and_every_row_is_right(hf, inject):
     assert hf.count() == 4 + 3
 
 
-def test_503_retry_sends_wait_for_model(hf):
+def test_503_is_retried_without_the_removed_wait_for_model_header(hf):
+    # X-Wait-For-Model was removed from the API in 2025 (no cold starts on serverless): never sent.
     hf.fail(503, times=1)
     frame(["only"]).hf.classify("review")
-    assert [r.wait_for_model for r in hf.requests] == [None, "true"]
+    assert [r.wait_for_model for r in hf.requests] == [None, None]
 
 
 def test_row_errors_become_an_error_column_and_one_warning(hf):

@@ -53,12 +53,11 @@ def test_retries_429_then_succeeds():
     assert len(seen) == 2
 
 
-def test_503_loading_waits_and_sets_wait_for_model():
+def test_503_loading_waits_without_the_removed_wait_for_model_header():
     transport, seen = scripted(httpx.Response(503, json={"error": "loading", "estimated_time": 0.01}),
                                httpx.Response(200, json={"ok": 1}))
     assert send(transport) == {"ok": 1}
-    assert "x-wait-for-model" not in seen[0].headers
-    assert seen[1].headers["x-wait-for-model"] == "true"
+    assert "x-wait-for-model" not in seen[0].headers and "x-wait-for-model" not in seen[1].headers
 
 
 @pytest.mark.parametrize("failure", [

@@ -50,17 +50,25 @@ class Backend(Protocol):
     def unsupported(self, task_name: str) -> str | None:
         """Why this backend cannot run ``task_name``, or None when it can."""
 
-    async def send(self, task: Any, call: Any, items: Sequence[Any]) -> Any:
-        """The decoded answer for ``items`` (raises the request errors of :mod:`hf_frame.errors`)."""
+    async def resolve(self, call: Any) -> Any:
+        """The call with whatever the backend decides once per call filled in (before cache keys)."""
+
+    async def send(self, task: Any, call: Any, items: Sequence[Any]) -> tuple[Any, str | None]:
+        """The decoded answer for ``items`` and who answered it (an Inference Provider, or None).
+
+        Raises the request errors of :mod:`hf_frame.errors`."""
 
 
 class RemoteBackend:
-    """HTTP to the router, an Inference Endpoint or a self-hosted server (:mod:`.remote`)."""
+    """HTTP to the router and its Inference Providers, an Inference Endpoint or a self-hosted server
+    (:mod:`.remote`)."""
 
     kind: BackendKind = "remote"
     max_zero_shot_labels: int | None = 10  # the HF API scores at most 10 candidate labels per request
 
     def route(self, task: Any, call: Any) -> str:
+        if call.target is not None:
+            return call.target.route
         return task.url(call)
 
     def batch_size(self, task: Any, call: Any) -> int:
@@ -69,11 +77,19 @@ class RemoteBackend:
     def unsupported(self, task_name: str) -> str | None:
         return None
 
-    async def send(self, task: Any, call: Any, items: Sequence[Any]) -> Any:
-        from .remote import http
+    async def resolve(self, call: Any) -> Any:
+        from .remote import providers
+
+        return await providers.resolve(call)  # the provider and its id of the model
+
+    async def send(self, task: Any, call: Any, items: Sequence[Any]) -> tuple[Any, str | None]:
+        from .remote import endpoints, providers
 
         request = await task.build_request(call, items)
-        return await http.send(request, call.settings, task=task.name, model=call.model)
+        if call.target is None:  # endpoint=: the user's own server
+            urls, route = task.endpoint_urls(call)
+            return await endpoints.send(call, request, urls, route), None
+        return await providers.send(call, request, binary=getattr(task, "kind", None) is not None)
 
 
 class LocalBackend:
@@ -91,11 +107,14 @@ class LocalBackend:
     def unsupported(self, task_name: str) -> str | None:
         return LOCAL_UNSUPPORTED.get(task_name)
 
-    async def send(self, task: Any, call: Any, items: Sequence[Any]) -> Any:
+    async def resolve(self, call: Any) -> Any:
+        return call
+
+    async def send(self, task: Any, call: Any, items: Sequence[Any]) -> tuple[Any, str | None]:
         from .local_dispatch import run_local
 
         payload = await task.build_local_payload(call, items)
-        return await run_local(task.name, call.model, call.settings, payload)
+        return await run_local(task.name, call.model, call.settings, payload), None
 
 
 _REMOTE, _LOCAL = RemoteBackend(), LocalBackend()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import sqlite3
 import threading
@@ -33,6 +34,8 @@ from urllib.parse import quote
 
 from ..errors import CacheError
 from .buffered import BufferedCache
+
+logger = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -116,7 +119,11 @@ class SQLiteCache(BufferedCache):
         db = _connect(str(self.path), uri=False)
         self._db = db
         db.execute(f"PRAGMA busy_timeout={int(_OPEN_BUSY_S * 1000)}")
-        db.execute("PRAGMA journal_mode=WAL")
+        (mode,) = db.execute("PRAGMA journal_mode=WAL").fetchone()
+        if str(mode).lower() != "wal":
+            logger.warning("cache %s: SQLite could not use WAL mode (got %r); concurrent runs will wait on each other",
+                           self.path, mode)
+        logger.debug("cache: SQLite file %s (journal mode %s)", self.path, mode)
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute(_SCHEMA)
         db.execute(f"PRAGMA busy_timeout={_WRITE_BUSY_MS}")
@@ -236,7 +243,9 @@ class SQLiteCache(BufferedCache):
             db.execute("VACUUM")  # only gives the space back: skipped when another process is busy
         except sqlite3.OperationalError:
             pass
-        return stored + len(pending) - known
+        removed = stored + len(pending) - known
+        logger.debug("cache %s: cleared %d entries", self.path, removed)
+        return removed
 
     def _close_backend(self) -> None:
         with self._read_lock:

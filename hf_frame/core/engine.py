@@ -40,6 +40,7 @@ class Outcome:
     fresh_keys: set[str] = field(default_factory=set)
     row_keys: list[str | None] = field(default_factory=list)
     usage: dict[str, int] = field(default_factory=dict)  # summed Task.answer_usage of every answer received
+    provider: str | None = None  # the Inference Provider that answered (None: local, endpoint, all cached)
 
     @property
     def failed(self) -> int:
@@ -68,6 +69,8 @@ async def execute(call: Call, rows: Sequence[tuple], labels: Sequence[Any] | Non
             failures[i] = item.message
             items[i] = None
 
+    if any(item is not None for item in items):
+        call = await call.backend.resolve(call)  # e.g. the provider and its model id: part of the cache key
     row_keys: list[str | None] = [None] * n
     unique: dict[str, Any] = {}
     weight: dict[str, int] = {}
@@ -206,7 +209,10 @@ class _Sender:
             self._publish(key, result, None)
 
     async def _dispatch(self, items: list[Any]) -> Any:
-        return await self.call.backend.send(self.task, self.call, items)
+        answer, provider = await self.call.backend.send(self.task, self.call, items)
+        if provider is not None:
+            self.outcome.provider = provider
+        return answer
 
     def _note_client_error(self, exc: RowRequestError) -> None:
         """Stop the call when the first different inputs all fail the same way: that is systematic.

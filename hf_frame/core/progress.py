@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 from ..tasks.base import Call
+
+# Either of these, set to 1/true/yes/on, turns every bar off (huggingface_hub's and tqdm's own switches).
+DISABLE_VARIABLES = ("HF_HUB_DISABLE_PROGRESS_BARS", "TQDM_DISABLE")
+
+
+def bars_disabled() -> bool:
+    """True when the environment turns progress bars off (``HF_HUB_DISABLE_PROGRESS_BARS``, ``TQDM_DISABLE``)."""
+    return any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on") for name in DISABLE_VARIABLES)
 
 
 class Progress:
@@ -11,7 +21,7 @@ class Progress:
     def __init__(self, call: Call, *, total: int, cached: int) -> None:
         self.cached, self.sent, self.failed = cached, 0, 0
         self.bar = None
-        if call.settings.progress and total and cached < total:
+        if call.settings.progress and total and cached < total and not bars_disabled():
             from tqdm.auto import tqdm
 
             self.bar = tqdm(total=total, desc=f"hf {call.task.method}", unit="row", leave=True, dynamic_ncols=True)

@@ -14,7 +14,21 @@ A "word" is a run of non-whitespace characters (``\\S+``, unicode aware).
 Every :class:`Chunk` carries character offsets into the original string, so
 ``text[chunk.start:chunk.end] == chunk.text`` always holds.
 
-Only the standard library is used.
+Sentences are found as Elasticsearch finds them: ICU's sentence boundaries
+(the Unicode rules of UAX #29, root locale), through ``icu4py`` (the ``icu``
+extra; the ``word`` strategy needs nothing).  So a period followed by a
+lowercase word, a digit or a comma does not end a sentence ("3 p.m. on
+Monday", "e.g. a hammer", "3.50 dollars"); closing quotes and brackets stay
+with their sentence; 。！？ end CJK sentences without a space.  Two tailorings,
+both keeping offsets exact:
+
+* a single line break is a space (hard-wrapped text is one sentence); a
+  paragraph break (a line break, optional spaces, a line break) ends one;
+* ``…`` counts as ``...`` (three full stops).
+
+An abbreviation followed by a capitalised word still ends a sentence
+("Mr. Smith": UAX #29 has no abbreviation list, and neither has
+Elasticsearch's chunker).
 
 Example
 -------
@@ -33,6 +47,7 @@ True
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping, NamedTuple, Sequence
@@ -63,18 +78,34 @@ _ALLOWED_KEYS = {
 _ALL_KEYS = ("strategy", "max_chunk_size", "overlap", "sentence_overlap")
 
 _WORD_RE = re.compile(r"\S+")
-# A sentence ends at:
-#  * one or more of . ! ? … (plus optional closing quotes/brackets) followed by
-#    whitespace or the end of the text ("3.14" and "e.g.x" are not split);
-#  * one or more CJK terminators 。！？ (plus closers), with or without
-#    following whitespace, since CJK text is usually written without spaces;
-#  * a paragraph break: a newline, optional horizontal space, another newline.
-_CLOSERS = "\"'\u201d\u2019\u00bb)\\]}\u300d\u300f\u3011\uff09"
-_SENTENCE_END_RE = re.compile(
-    rf"[.!?\u2026]+[{_CLOSERS}]*(?=\s|$)"
-    rf"|[\u3002\uff01\uff1f]+[{_CLOSERS}]*"
-    r"|\n[^\S\n]*\n"
-)
+# Tailorings applied before ICU sees the text, each replacing one character by one (offsets stay
+# exact): a paragraph break (line break, optional horizontal space, line break) is kept, any other
+# line break becomes a space; an ellipsis character becomes a full stop.
+_LINE_BREAK_RE = re.compile(r"\n[^\S\n]*\n|[\r\n\x85\u2028]")
+_ELLIPSIS = str.maketrans({"\u2026": "."})
+ICU_HINT = "pip install 'hf_frame[icu]'"
+
+
+def _sentence_breaker():
+    try:
+        from icu4py.breakers import SentenceBreaker
+    except ImportError:
+        raise ImportError(
+            "chunking strategy 'sentence' finds sentences with ICU (as Elasticsearch does), which needs "
+            f"icu4py: {ICU_HINT}; or use chunking='word', which needs nothing"
+        ) from None
+    return SentenceBreaker
+
+
+def _boundaries(text: str) -> list[int]:
+    """Offsets (code points) where ICU's sentence rules end a sentence, after the tailorings above."""
+    prepared = _LINE_BREAK_RE.sub(lambda m: m.group() if len(m.group()) > 1 else " ", text).translate(_ELLIPSIS)
+    ends = [end for _, end in _sentence_breaker()(prepared, "root").segments()]
+    if not text.isascii() and max(text) > "\uffff":  # ICU counts UTF-16 units: map back to code points
+        units = itertools.accumulate((2 if ord(ch) > 0xFFFF else 1 for ch in text), initial=0)
+        position = {unit: i for i, unit in enumerate(units)}
+        ends = [position[end] for end in ends]
+    return ends
 
 
 class Chunk(NamedTuple):
@@ -252,7 +283,7 @@ def _sentences(text: str) -> list[tuple[int, int, int]]:
     out: list[tuple[int, int, int]] = []
     pos = 0
     n = len(text)
-    ends = [m.end() for m in _SENTENCE_END_RE.finditer(text)]
+    ends = _boundaries(text) if text.strip() else []
     if not ends or ends[-1] < n:
         ends.append(n)
     for end in ends:
@@ -367,13 +398,18 @@ def chunk_text(text: str, settings: ChunkingSettings | Any) -> list[Chunk]:
     if not isinstance(settings, ChunkingSettings):
         settings = parse_chunking(settings)
     out: list[Chunk] = []
+    _chunk_into(text, settings, out)
+    return out
+
+
+def _chunk_into(text: str, settings: ChunkingSettings | None, out: list[Chunk]) -> None:
+    """Append the chunks of ``text`` to ``out`` (settings already parsed)."""
     if settings is None:
         out.extend(Chunk(text[s:e], s, e) for s, e in _trimmed(text, 0, len(text)))
     elif settings.strategy == WORD:
         _chunk_words(text, settings, out)
     else:
         _chunk_sentences(text, settings, out)
-    return out
 
 
 def chunk_many(
@@ -398,12 +434,7 @@ def chunk_many(
         if not isinstance(text, str):
             raise TypeError(f"chunk_many expects str or None rows, got {type(text).__name__} at row {i}")
         before = len(chunks)
-        if settings is None:
-            chunks.extend(Chunk(text[s:e], s, e) for s, e in _trimmed(text, 0, len(text)))
-        elif settings.strategy == WORD:
-            _chunk_words(text, settings, chunks)
-        else:
-            _chunk_sentences(text, settings, chunks)
+        _chunk_into(text, settings, chunks)
         added = len(chunks) - before
         if added:
             rows.extend([i] * added)

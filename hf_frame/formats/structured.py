@@ -30,7 +30,7 @@ StructType(struct<label: string, score: double, note: string>)
 >>> parse_reply('{"label": "meh", "score": 0.5, "note": null}', schema)  # doctest: +IGNORE_EXCEPTION_DETAIL
 Traceback (most recent call last):
 ...
-hf_frame.structured.SchemaMismatch: $.label: expected one of ["pos", "neg"], got "meh"
+hf_frame.errors.SchemaMismatch: $.label: expected one of ["pos", "neg"], got "meh"
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from ..errors import SchemaMismatch
 __all__ = [
     "SchemaMismatch",
     "normalize_schema",
+    "acceptance_schema",
     "arrow_type",
     "validate",
     "parse_reply",
@@ -162,42 +163,59 @@ def _check_json_schema(schema: Mapping) -> dict:
     return schema  # type: ignore[return-value]
 
 
-def _object_from_mapping(mapping: Mapping, prefix: str) -> dict:
+def acceptance_schema(schema: Any) -> dict:
+    """The schema replies are *checked* against: :func:`normalize_schema`'s, with extra keys
+    allowed wherever the given schema allows them.
+
+    :func:`normalize_schema` builds the strict schema sent to the server (OpenAI's strict mode
+    wants ``additionalProperties: false`` on every object). A server that ignores
+    ``response_format`` may still add keys; they are dropped from the typed columns rather than
+    failing the row, unless the schema itself forbids them: a JSON Schema saying
+    ``additionalProperties: false``, or a pydantic model with ``extra="forbid"``. A plain mapping
+    of field names to types does not forbid extra keys.
+
+    >>> acceptance_schema({"label": str}).get("additionalProperties", "allowed")
+    'allowed'
+    """
+    if _is_pydantic_model(schema):
+        return _from_pydantic(schema, forbid_extra=False)
+    if isinstance(schema, Mapping) and _is_type_mapping(schema):
+        return _object_from_mapping(schema, prefix="", forbid_extra=False)
+    return normalize_schema(schema)
+
+
+def _object_from_mapping(mapping: Mapping, prefix: str, forbid_extra: bool = True) -> dict:
     properties = {}
     for name, annotation in mapping.items():
         if not isinstance(name, str):
             raise TypeError(f"field names must be strings, got {name!r}")
-        properties[name] = _annotation_schema(annotation, f"{prefix}{name}")
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties),
-        "additionalProperties": False,
-    }
+        properties[name] = _annotation_schema(annotation, f"{prefix}{name}", forbid_extra)
+    node = {"type": "object", "properties": properties, "required": list(properties)}
+    return {**node, "additionalProperties": False} if forbid_extra else node
 
 
-def _annotation_schema(annotation: Any, field: str) -> dict:
+def _annotation_schema(annotation: Any, field: str, forbid_extra: bool = True) -> dict:
     """JSON Schema for one Python type annotation; *field* is the dotted name for errors."""
     if isinstance(annotation, type) and annotation in _SIMPLE_TYPES:
         return {"type": _SIMPLE_TYPES[annotation]}
     if isinstance(annotation, Mapping):
         if not annotation:
             raise TypeError(f"field {field!r}: a nested mapping needs at least one field")
-        return _object_from_mapping(annotation, prefix=f"{field}.")
+        return _object_from_mapping(annotation, prefix=f"{field}.", forbid_extra=forbid_extra)
     if _is_pydantic_model(annotation):
-        return _from_pydantic(annotation)
+        return _from_pydantic(annotation, forbid_extra)
 
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is typing.Annotated:  # Annotated[int, "meta"] is an int
-        return _annotation_schema(args[0], field)
+        return _annotation_schema(args[0], field, forbid_extra)
     if origin is list and len(args) == 1:
-        return {"type": "array", "items": _annotation_schema(args[0], f"{field}[]")}
+        return {"type": "array", "items": _annotation_schema(args[0], f"{field}[]", forbid_extra)}
     if origin is typing.Literal:
         return _literal_schema(args, field)
     if origin in (typing.Union, types.UnionType):
         others = [a for a in args if a is not type(None)]
         if len(others) == 1 and len(others) < len(args):
-            return {"anyOf": [_annotation_schema(others[0], field), {"type": "null"}]}
+            return {"anyOf": [_annotation_schema(others[0], field, forbid_extra), {"type": "null"}]}
         raise TypeError(f"field {field!r}: unions other than Optional[X] are not supported ({annotation})")
     if annotation is list:
         raise TypeError(f"field {field!r}: give the item type, e.g. list[str]")
@@ -214,8 +232,11 @@ def _literal_schema(values: tuple, field: str) -> dict:
     )
 
 
-def _from_pydantic(model: type) -> dict:
-    return _make_strict(_inline_refs(model.model_json_schema()))
+def _from_pydantic(model: type, forbid_extra: bool = True) -> dict:
+    """The model's schema, every property required; ``additionalProperties: false`` on every
+    object when ``forbid_extra`` (OpenAI's strict mode), else only where the model says so
+    (``extra="forbid"``)."""
+    return _make_strict(_inline_refs(model.model_json_schema()), forbid_extra)
 
 
 # Keywords whose values are subschemas: a mapping of them, a list of them, or one.
@@ -291,16 +312,17 @@ def _inline_refs(schema: Mapping) -> dict:
     return walk(schema, ())
 
 
-def _make_strict(node: Any) -> Any:
+def _make_strict(node: Any, forbid_extra: bool = True) -> Any:
     """OpenAI strict mode: every object lists all properties as required, no extra keys."""
     if not isinstance(node, Mapping):
         return node
-    node = _map_subschemas(node, _make_strict)
+    node = _map_subschemas(node, lambda sub: _make_strict(sub, forbid_extra))
     if "default" in node and node["default"] is None:
         del node["default"]
     if isinstance(node.get("properties"), Mapping):
         node["required"] = list(node["properties"])
-        node["additionalProperties"] = False
+        if forbid_extra:
+            node["additionalProperties"] = False
     return node
 
 
@@ -457,7 +479,7 @@ def validate(value: Any, schema: Any) -> dict:
     >>> validate({"name": "Ada", "address": {"city": 12}}, schema)  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
     ...
-    hf_frame.structured.SchemaMismatch: $.address.city: expected string, got 12
+    hf_frame.errors.SchemaMismatch: $.address.city: expected string, got 12
     """
     schema = normalize_schema(schema)
     if value is None:
@@ -622,7 +644,7 @@ def parse_reply(text: str, schema: Any) -> dict:
     >>> parse_reply("The city is Paris.", {"city": str})  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
     ...
-    hf_frame.structured.SchemaMismatch: reply is not valid JSON: 'The city is Paris.' (Expecting value ...)
+    hf_frame.errors.SchemaMismatch: reply is not valid JSON: 'The city is Paris.' (Expecting value ...)
     """
     if not isinstance(text, str):
         raise SchemaMismatch(f"reply is not valid JSON: expected text, got {type(text).__name__}")

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..backends import backend_for
 from ..config import resolve_settings
-from ..formats.structured import arrow_type, normalize_schema
+from ..formats.structured import acceptance_schema, arrow_type, normalize_schema
 from ..formats.structured import response_format as _response_format
 from ..tasks.chat import DETAIL_FIELDS, ChatCompletion
 from .job import Input, Job, make_job, prompt_inputs, split_kwargs
@@ -40,7 +40,7 @@ def _wire_model(model: str | None, settings: dict) -> tuple[str, dict]:
     if resolved.endpoint:
         return model or "tgi", resolved  # TGI and llama.cpp ignore it; vLLM needs the served name
     model = model or ChatCompletion.default_model
-    if ":" not in model and resolved.provider not in ("hf-inference", "auto"):
+    if ":" not in model and resolved.provider != "auto":
         model = f"{model}:{resolved.provider}"
     return model, resolved
 
@@ -129,7 +129,9 @@ def chat(prompt: Any, system: str | None = None, *, images: Any = None, model: s
     task = "image-text-to-text" if image_inputs else "chat-completion"
     job = make_job("chat", task, inputs + image_inputs, model=model, parameters=None, wire=wire,
                    options={"schema": schema} if schema is not None else {}, prefix=prefix, settings=settings)
-    view = {"template": template, "system": system or None, "details": details, "schema_retries": schema_retries}
+    accept = acceptance_schema(json_schema) if json_schema is not None else None
+    view = {"template": template, "system": system or None, "details": details, "schema_retries": schema_retries,
+            "accept": accept}
     job.calls = [dataclasses.replace(job.calls[0], view=view)]
     job.output_type()  # fail now, not after the requests, if the schema has no Arrow type
     return job

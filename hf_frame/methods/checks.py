@@ -41,6 +41,16 @@ def candidate_labels(method: str, labels: str | Sequence[str] | None, example: s
     return labels
 
 
+def alias(method: str, extra: dict, alias: str, value: Any, default: Any = None) -> Any:
+    """Take ``alias=`` (huggingface_hub's name of an argument) out of ``extra`` as ``value``."""
+    if alias not in extra:
+        return value
+    given = extra.pop(alias)
+    if value is not default and value != given:
+        raise TypeError(f"{method}: {alias}= is another name for the same argument; pass only one")
+    return given
+
+
 def non_empty_text(method: str, name: str, value: Any) -> None:
     """``value`` is a string with something other than whitespace."""
     if not isinstance(value, str) or not value.strip():

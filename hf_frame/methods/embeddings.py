@@ -23,6 +23,7 @@ returns the ``k`` most similar rows by cosine. The framework-free core is :func:
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 from typing import Any, ClassVar, Sequence
 
@@ -39,6 +40,7 @@ from ..formats.chunking import Chunk, ChunkingSettings, chunk_many, parse_chunki
 from ..tasks.base import require_text
 from ..tasks.embeddings import (
     APIS,
+    RERANK_APIS,
     chunk_type,
     detect_api,
     matrix_to_array,
@@ -47,7 +49,8 @@ from ..tasks.embeddings import (
 from . import checks
 from .job import ERROR_FIELD, Input, Job, make_job, reject_unknown, split_kwargs
 
-__all__ = ["EmbedJob", "RerankJob", "SearchJob", "cosine_scores", "embed", "rerank", "search", "top_k_rows"]
+__all__ = ["EmbedJob", "LocalSimilarityJob", "RerankJob", "SearchJob", "cosine_scores", "embed", "local_similarity",
+           "rerank", "search", "top_k_rows"]
 
 
 _BLOCK = 65_536  # rows per block when scoring: bounds the temporaries of a 1M-row matrix
@@ -239,13 +242,16 @@ class EmbedJob(Job):
 
     def _record(self, emb: _Embedded, extra: _Embedded | None = None) -> None:
         parts = [emb] + ([extra] if extra is not None else [])
+        provider = next((p.outcome.provider for p in parts if p.outcome.provider), None)
         runtime.record_run(dict(
             method=self.method, rows=emb.rows, chunks=len(emb.chunks), unique=emb.outcome.unique,
             cached=sum(p.outcome.cached for p in parts), requests=sum(p.outcome.requests for p in parts),
-            failed=sum(e is not None for e in emb.errors)))
+            failed=sum(e is not None for e in emb.errors),
+            **({"provider": provider} if provider else {})))
 
     def run(self, columns: Sequence[Sequence[Any]], *, labels: Sequence[Any] | None = None,
             error_column: str = ERROR_FIELD, input_names: Sequence[str] = ()) -> pa.StructArray:
+        started = time.perf_counter()
         values = _as_list(columns[0]) if columns else []
         emb = self._embed(values, labels, input_names)
         if self.pooling == "mean":
@@ -254,6 +260,7 @@ class EmbedJob(Job):
         else:
             data, name = self._chunk_lists(emb), "chunks"
         self._record(emb)
+        self.log_summary(started)
         self._report(emb.errors, labels, error_column)
         return pa.StructArray.from_arrays(
             [data, pa.array(emb.errors, type=pa.string())],
@@ -341,6 +348,61 @@ def embed(col: Any, *, chunking: Any = None, pooling: str | None = "mean", api: 
                         truncate=truncate, dim=dim, dimensions=dimensions, prompt_name=prompt_name,
                         encoding_format=encoding_format, model=model, parameters=parameters, prefix=prefix,
                         settings=settings)
+
+
+# ---------------------------------------------------------------------------------------------
+# similarity on provider="local": the cosine of embed's own vectors
+
+
+@dataclass
+class LocalSimilarityJob(EmbedJob):
+    """``similarity`` with ``provider="local"``: the cosine of the two sides' embeddings.
+
+    The embeddings are computed, keyed and cached exactly as ``embed(col, model=...)`` computes
+    them (the packaged model gives unit vectors, so this is what the sentence-similarity pipeline
+    computes), so the texts ``embed`` or ``search`` already embedded are not computed again, and
+    the other way round. Every distinct text of both sides is embedded once per call.
+    """
+
+    def run(self, columns: Sequence[Sequence[Any]], *, labels: Sequence[Any] | None = None,
+            error_column: str = ERROR_FIELD, input_names: Sequence[str] = ()) -> pa.StructArray:
+        started = time.perf_counter()
+        check = dataclasses.replace(self.call, input_names=tuple(input_names))  # messages name each column
+        sides = [[require_text(v, check, labels[i] if labels is not None else i, side)
+                  for i, v in enumerate(_as_list(values))] for side, values in enumerate(columns)]
+        n = len(sides[0])
+        pairs = [i for i in range(n) if sides[0][i] is not None and sides[1][i] is not None]
+        m = len(pairs)
+        row_labels = [labels[i] if labels is not None else i for i in pairs]
+        emb = self._embed([sides[0][i] for i in pairs] + [sides[1][i] for i in pairs], row_labels * 2,
+                          tuple(input_names[:1]))
+        matrix, valid = self._pool(emb)
+        left, right = matrix[:m], matrix[m:]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            norms = np.linalg.norm(left, axis=1) * np.linalg.norm(right, axis=1)
+            cosine = np.einsum("ij,ij->i", left, right, dtype=np.float64) / norms
+        ok = valid[:m] & valid[m:] & (norms > 0)
+        scores = np.full(n, np.nan)
+        scores[np.asarray(pairs, dtype=np.int64)[ok]] = cosine[ok]
+        errors: list[str | None] = [None] * n
+        for j, i in enumerate(pairs):
+            errors[i] = emb.errors[j] or emb.errors[m + j]
+        runtime.record_run(dict(method=self.method, rows=m, unique=emb.outcome.unique, cached=emb.outcome.cached,
+                                requests=emb.outcome.requests, failed=sum(e is not None for e in errors)))
+        self.log_summary(started)
+        self._report(errors, labels, error_column)
+        return pa.StructArray.from_arrays(
+            [pa.array(scores, type=pa.float64(), from_pandas=True), pa.array(errors, type=pa.string())],
+            fields=list(self.output_type()))
+
+
+def local_similarity(job: Job, settings: dict) -> LocalSimilarityJob:
+    """The local form of a ``similarity`` job: same inputs, outputs and names, embeddings shared with ``embed``."""
+    shared = _build_embed("embed", "", chunking=None, pooling="mean", api=None, normalize=True, truncate=True,
+                          dim=None, dimensions=None, prompt_name=None, encoding_format=None, model=job.call.model,
+                          parameters=None, prefix=job.prefix, settings=settings)
+    return LocalSimilarityJob(method=job.method, calls=shared.calls, inputs=job.inputs, prefix=job.prefix,
+                              output_call=job.call, normalize=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -440,6 +502,7 @@ class SearchJob(EmbedJob):
 
     def _scores(self, columns: Sequence[Sequence[Any]], labels: Sequence[Any] | None,
                 input_names: Sequence[str], error_column: str) -> tuple[np.ndarray, list[str | None]]:
+        started = time.perf_counter()
         values = columns[0] if columns else []
         given = column_vectors(values)
         if given is not None:  # the column already holds vectors: only the query is embedded
@@ -463,6 +526,7 @@ class SearchJob(EmbedJob):
         if not qvalid[0]:
             raise RowRequestError(f"search: the query could not be embedded: {query.errors[0]}",
                                   task="feature-extraction", model=self.call.model or "")
+        self.log_summary(started)
         self._report(errors, labels, error_column)
         return cosine_scores(qmatrix[0], matrix, valid), errors
 
@@ -539,9 +603,15 @@ class RerankJob(Job):
 
 
 def rerank(query: str, col: Any, *, top_n: int | None = None, raw_scores: bool = False,
-           truncate: bool | None = True, model: str | None = None, parameters: dict | None = None,
-           prefix: str | None = None, **settings: Any) -> RerankJob:
-    """Relevance of every row of ``col`` to ``query``, from a TEI ``/rerank`` endpoint (``endpoint=``).
+           truncate: bool | None = True, api: str | None = None, model: str | None = None,
+           parameters: dict | None = None, prefix: str | None = None, **settings: Any) -> RerankJob:
+    """Relevance of every row of ``col`` to ``query``, from a reranker at ``endpoint=``.
+
+    ``api``: ``"tei"`` (Text Embeddings Inference ``/rerank``, ``{"query", "texts"}``), ``"cohere"``
+    (``{"model", "query", "documents", "top_n"}``, as vLLM, infinity, Jina and Cohere take it) or
+    None (default: TEI's body first; a server answering Cohere-style, or refusing it for want of
+    ``documents``, gets Cohere's from then on). ``model`` is sent when given (servers hosting several
+    rerankers need it). The endpoint is the base URL (``/rerank`` is appended) or the full route.
 
     Outputs ``rerank_score`` (float, every row) and ``rerank_rank`` (1 = most relevant; ties keep row
     order; with ``top_n`` only the best ``top_n`` rows get a rank, the others null). Texts are
@@ -551,12 +621,15 @@ def rerank(query: str, col: Any, *, top_n: int | None = None, raw_scores: bool =
     reject_unknown("rerank", extra)
     checks.non_empty_text("rerank", "query", query)
     checks.positive_int("rerank", "top_n", top_n)
+    if api not in (None, *RERANK_APIS):
+        raise ValueError(f"rerank: api must be one of {list(RERANK_APIS)} or None, got {api!r}")
     resolved = resolve_settings(**settings)
     if not resolved.endpoint:
         raise ValueError("rerank: needs endpoint='http://host:port' (a Text Embeddings Inference server running "
                          "a reranker, e.g. BAAI/bge-reranker-base; its /rerank route is used)")
     base = make_job("rerank", "text-ranking", [Input("col", col)], model=model, parameters=parameters,
                     body={"query": query, "raw_scores": bool(raw_scores), "truncate": truncate},
+                    options={"api": api} if api else {},
                     prefix=prefix, settings=settings)
     return RerankJob(method="rerank", calls=base.calls, inputs=base.inputs, prefix=prefix, top_n=top_n)
 

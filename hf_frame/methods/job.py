@@ -9,6 +9,8 @@ typed results; so every method behaves the same on every backend.
 from __future__ import annotations
 
 import dataclasses
+import logging
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Sequence
@@ -16,14 +18,18 @@ from typing import Any, Callable, ClassVar, Sequence
 import pyarrow as pa
 
 from .. import runtime
+from ..backends.remote import providers
 from ..config import Settings, is_setting, resolve_settings
 from ..core import engine
-from ..errors import RowErrors, RowErrorWarning
+from ..errors import RowErrors, RowErrorWarning, user_stacklevel
 from ..formats.prompting import PromptTemplate, is_template
 from ..tasks import TASKS, Call
+from ..tasks.defaults import default_model
 
 ERROR_FIELD = "error"
 FRAME = object()  # marker: "the frame the method is called on" (table_qa's default table)
+
+logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Input:
@@ -120,6 +126,7 @@ class Job:
 
         ``labels`` (row labels) and ``input_names`` (column names) only make messages precise.
         """
+        started = time.perf_counter()
         rows = list(zip(*columns)) if columns else []
         calls = [dataclasses.replace(c, input_names=tuple(input_names)) for c in self.calls]
         outcomes = [engine.run(call, rows, labels) for call in calls]
@@ -132,11 +139,15 @@ class Job:
         stats = dict(method=self.method, rows=outcomes[0].rows, unique=outcomes[0].unique,
                      cached=sum(o.cached for o in outcomes), requests=sum(o.requests for o in outcomes),
                      failed=sum(e is not None for e in errors))
+        provider = next((o.provider for o in outcomes if o.provider), None)
+        if provider:
+            stats["provider"] = provider
         fields = self.call.task.usage_fields
         if fields:  # token counts of the answers received now: cached and shared rows cost 0
             stats["usage"] = {name: sum(o.usage.get(name, 0) for o in outcomes) for name in fields}
         runtime.record_run(stats)
         data = self.call.task.build_array(self.call, results)
+        self.log_summary(started)
         self._report(errors, labels, error_column)
         # flatten() (unlike field()) turns null rows into null children, whatever the children held.
         arrays = data.flatten() + [pa.array(errors, type=pa.string())]
@@ -148,6 +159,14 @@ class Job:
         """For ``returns_rows`` jobs: ``(row positions, struct array of new columns, one per position)``."""
         raise NotImplementedError(f"{self.method} computes a column per row; call run()")
 
+    def log_summary(self, started: float) -> None:
+        """INFO: what the call just recorded in :func:`last_run` (rows, unique, cached, requests, failed), and its time."""
+        if logger.isEnabledFor(logging.INFO):
+            run = runtime.last_run()
+            logger.info("%s: %s rows, %s unique, %s cached, %s requests, %s failed in %.2f s (model %r, provider %r)",
+                        self.method, run.get("rows"), run.get("unique"), run.get("cached"), run.get("requests"),
+                        run.get("failed"), time.perf_counter() - started, self.call.model, self.settings.provider)
+
     def _report(self, errors: list[str | None], labels, error_column: str) -> None:
         failed = {(labels[i] if labels is not None else i): e for i, e in enumerate(errors) if e is not None}
         if not failed or self.settings.errors == "ignore":
@@ -158,7 +177,7 @@ class Job:
         warnings.warn(
             f"{self.method}: {len(failed)} of {len(errors)} rows failed; their outputs are null and "
             f"{error_column!r} says why (first: {first}). Rerunning retries only those rows.",
-            RowErrorWarning, stacklevel=4,
+            RowErrorWarning, stacklevel=user_stacklevel(),
         )
 
 
@@ -179,8 +198,10 @@ def make_job(method: str, task_name: str, inputs: list[Input], *, model: str | N
     """Resolve settings, model and parameters into a one-call :class:`Job`."""
     task = TASKS[task_name]
     resolved = resolve_settings(**(settings or {}))
+    providers.check(resolved.provider, task_name, endpoint=resolved.endpoint, describe=_describe_task)
     merged = {**(wire or {}), **(parameters or {})}
-    call = Call(task=task, model=model or task.default_model, parameters={k: v for k, v in merged.items() if v is not None},
+    model = model or (default_model(task_name, resolved.provider) if task.default_model else None)
+    call = Call(task=task, model=model, parameters={k: v for k, v in merged.items() if v is not None},
                 options=options or {}, body=body or {}, settings=resolved)
     return Job(method=method, calls=[call], inputs=inputs, prefix=prefix, **extra)
 
@@ -193,6 +214,14 @@ def prompt_inputs(prompt: Any, *, literal_ok: bool = False) -> tuple[PromptTempl
         template = PromptTemplate(prompt)
         return template, [Input(f"prompt {{{column}}}", column) for column in template.columns]
     return None, [Input("prompt", prompt, literal_ok)]
+
+
+def _describe_task(task_name: str) -> str:
+    """``"embed (feature-extraction)"``: a task named by its method(s), for messages."""
+    names = sorted({t.method for t in TASKS.values() if t.name == task_name and t.method})
+    if task_name == "feature-extraction":
+        names = ["embed", "search"]
+    return f"{'/'.join(names)} ({task_name})" if names else task_name
 
 
 def reject_unknown(method: str, extra: dict) -> None:

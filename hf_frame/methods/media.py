@@ -1,7 +1,7 @@
 """The vision and audio methods: each builds a :class:`~hf_frame.methods.Job` over one column of
 images or sounds (paths, URLs, bytes, PIL images, file objects; see :mod:`hf_frame.media`).
 
-Registered with :func:`hf_frame.methods.register_method`, so ``df.hf.<method>`` exists on every
+Listed in :data:`hf_frame.methods.METHODS`, so ``df.hf.<method>`` exists on every
 backend. Output fields (the frame columns are ``<column>_<field>``):
 
 ================  ==============================  ===============================================
@@ -60,6 +60,7 @@ def zero_shot_image(col: Any, labels: Sequence[str] | None = None, *, hypothesis
     """Zero-shot image classification against ``labels``. Outputs ``label``, ``score`` and
     ``score_<label>`` for every label (scores are normalised over all labels, sent in one request)."""
     settings, extra = split_kwargs(settings)
+    labels = checks.alias("zero_shot_image", extra, "candidate_labels", labels)
     reject_unknown("zero_shot_image", extra)
     labels = checks.candidate_labels("zero_shot_image", labels, "['cat', 'dog']")
     return make_job("zero_shot_image", "zero-shot-image-classification", [Input("col", col)], model=model,

@@ -41,6 +41,7 @@ def zero_shot(col: Any, labels: Sequence[str] | None = None, *, multi_label: boo
     >>> df.hf.zero_shot("review", labels=["shipping", "price", "quality"])   # doctest: +SKIP
     """
     settings, extra = split_kwargs(settings)
+    labels = checks.alias("zero_shot", extra, "candidate_labels", labels)
     reject_unknown("zero_shot", extra)
     labels = checks.candidate_labels("zero_shot", labels, "['price', 'quality']")
     limit = backend_for(resolve_settings(**settings)).max_zero_shot_labels
@@ -71,6 +72,7 @@ def ner(col: Any, *, aggregation: str | None = "simple", model: str | None = Non
     >>> df.hf.ner("review")["review_entities"].explode()   # one entity per row  # doctest: +SKIP
     """
     settings, extra = split_kwargs(settings)
+    aggregation = checks.alias("ner", extra, "aggregation_strategy", aggregation, "simple")
     reject_unknown("ner", extra)
     return make_job("ner", "token-classification", [Input("col", col)], model=model, parameters=parameters,
                     wire={"aggregation_strategy": aggregation}, prefix=prefix, settings=settings)
@@ -175,5 +177,11 @@ def similarity(a: Any, b: Any, *, model: str | None = None, parameters: dict | N
     """
     settings, extra = split_kwargs(settings)
     reject_unknown("similarity", extra)
-    return make_job("similarity", "sentence-similarity", [Input("a", a, True), Input("b", b, True)],
-                    model=model, parameters=parameters, prefix=prefix, settings=settings, swap_to_literal=True)
+    job = make_job("similarity", "sentence-similarity", [Input("a", a, True), Input("b", b, True)],
+                   model=model, parameters=parameters, prefix=prefix, settings=settings, swap_to_literal=True)
+    if job.call.backend.kind == "local" and not parameters:
+        # Locally, similarity is the cosine of embed's vectors: share them (and their cache) with embed.
+        from .embeddings import local_similarity
+
+        return local_similarity(job, settings)
+    return job

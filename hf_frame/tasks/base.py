@@ -52,6 +52,9 @@ class Call:
     body: dict = field(default_factory=dict)
     view: dict = field(default_factory=dict)
     input_names: tuple[str, ...] = ()  # the columns (or "literal") feeding each input, for messages
+    # Where remote requests go (an Inference Provider and its id of the model), resolved by the
+    # engine before the cache keys are made; None for local and endpoint= calls.
+    target: Any = field(default=None, compare=False, repr=False)
 
     @property
     def backend(self) -> Backend:
@@ -118,11 +121,24 @@ class Task:
 
     # -- routing -----------------------------------------------------------------------------
     def url(self, call: Call) -> str:
+        """The hf-inference URL (also what ``provider="auto"`` sends to when hf-inference serves the
+        model); other providers' routes are built from the request by their helper."""
         s = call.settings
         if s.endpoint:
             return s.endpoint
-        url = f"{s.base_url.rstrip('/')}/{s.provider}/models/{call.model}"
+        provider = "hf-inference" if s.provider == "auto" else s.provider
+        url = f"{s.base_url.rstrip('/')}/{provider}/models/{call.model}"
         return f"{url}/pipeline/{self.name}" if self.pipeline_route else url
+
+    def endpoint_urls(self, call: Call) -> tuple[list[str], str]:
+        """For ``endpoint=`` servers with an OpenAI-style route: (the URLs to try in turn when one
+        answers 404, the route's name); ``([], "")``: the URL is used as given."""
+        return [], ""
+
+    def endpoint_fallback(self, call: Call, request: Request, error: Exception) -> Request | None:
+        """Another form of ``request`` to send when an ``endpoint=`` server refused it with 400/422
+        (None: the error stands)."""
+        return None
 
     def batch_size(self, call: Call) -> int:
         return call.backend.batch_size(self, call)

@@ -11,7 +11,9 @@ Routes (:meth:`ChatCompletion.url`):
   ``"org/name:provider"``;
 * ``endpoint=`` (TGI, vLLM, llama.cpp server, a dedicated Inference Endpoint): the endpoint URL
   with ``/v1/chat/completions`` appended the way ``huggingface_hub`` does it (nothing is appended
-  when it already ends with ``/chat/completions``; only ``/chat/completions`` after ``/v1``).
+  when it already ends with ``/chat/completions``; only ``/chat/completions`` after ``/v1``); if
+  that answers 404, the OpenAI client's form (``{endpoint}/chat/completions``) is tried, and a 404
+  on both names the URLs tried and the forms to pass instead.
 
 A reply that is not JSON, or does not fit the schema, fails :meth:`ChatCompletion.parse`; the
 engine then asks again (``schema_retries`` times) and finally reports a row error. Invalid
@@ -35,6 +37,7 @@ from ..formats.prompting import build_messages
 from ..formats.structured import SchemaMismatch, arrow_type, parse_reply
 from ..formats.wire import encode_base64
 from .base import Call, RowFailure, Task, input_name, prompt_width, row_prompt
+from .defaults import default_model
 from .media import (
     FINGERPRINT_CONCURRENCY,
     MediaItem,
@@ -51,7 +54,7 @@ DETAIL_FIELDS = (
     pa.field("prompt_tokens", pa.int64()),
     pa.field("completion_tokens", pa.int64()),
 )
-DEFAULT_CHAT_MODEL = "meta-llama/Llama-3.1-8B-Instruct"
+DEFAULT_CHAT_MODEL = default_model("chat-completion")
 _EXCERPT = 120
 
 
@@ -114,6 +117,15 @@ class ChatCompletion(Task):
             return chat_completions_url(s.endpoint)
         return f"{s.base_url.rstrip('/')}/v1/chat/completions"
 
+    def endpoint_urls(self, call: Call) -> tuple[list[str], str]:
+        """huggingface_hub's URL first, then the OpenAI client's (``{endpoint}/chat/completions``)."""
+        if not call.settings.endpoint:
+            return [], ""
+        first = chat_completions_url(call.settings.endpoint)
+        base = call.settings.endpoint.rstrip("/")
+        other = base if base.endswith("/chat/completions") else f"{base}/chat/completions"
+        return list(dict.fromkeys([first, other])), "chat/completions"
+
     # -- rows -> items -> requests -----------------------------------------------------------
     def prepare(self, call: Call, values: tuple, row: Any) -> Any:
         prompt = row_prompt(call, values, row)
@@ -146,8 +158,8 @@ class ChatCompletion(Task):
         if schema is None:
             result["reply"] = text
             return [result]
-        try:
-            result["value"] = parse_reply(text, schema)
+        try:  # checked against the schema's own rule on extra keys (they are dropped), not the strict wire form
+            result["value"] = parse_reply(text, call.view.get("accept") or schema)
         except SchemaMismatch as exc:
             if finish == "length":
                 raise SchemaMismatch(f"{exc} (the reply was cut off at the token limit: raise max_tokens)") from None
@@ -223,6 +235,7 @@ class VisionChat(ChatCompletion):
     """
 
     name, method = "image-text-to-text", "chat"
+    default_model = default_model("image-text-to-text")
 
     def prepare(self, call: Call, values: tuple, row: Any) -> Any:
         width = prompt_width(call)

@@ -10,9 +10,12 @@ key through the route and the options):
   Endpoint's URL as given (TEI answers its root route the same way), ``{"inputs": [...], "normalize",
   "truncate", "prompt_name", "dimensions"}`` with the options at the root of the body;
 * ``"tei"``: ``{endpoint}/embed`` of Text Embeddings Inference, same body, always a 2-D answer;
-* ``"openai"``: ``{endpoint}/v1/embeddings`` of any OpenAI-compatible server (TEI, vLLM, infinity),
-  ``{"input": [...], "model", "encoding_format": "float" | "base64"}``; base64 vectors are
-  little-endian float32. These servers have no ``normalize`` flag: hf_frame normalises locally.
+* ``"openai"``: the ``/embeddings`` route of any OpenAI-compatible server (TEI, vLLM, infinity),
+  the endpoint being its base URL as the OpenAI client takes it (``http://h:p/v1`` ->
+  ``/v1/embeddings``; ``http://h:p`` -> ``/v1/embeddings``, else ``/embeddings`` if that 404s;
+  a URL ending in ``/embeddings`` as given), ``{"input": [...], "model", "encoding_format":
+  "float" | "base64"}``; base64 vectors are little-endian float32. These servers have no
+  ``normalize`` flag: hf_frame normalises locally.
 
 Reranking (``text-ranking``) posts ``{"query", "texts": [...]}`` to TEI's ``{endpoint}/rerank``.
 """
@@ -24,8 +27,10 @@ from typing import Any, Sequence
 import numpy as np
 import pyarrow as pa
 
+from ..backends.remote import endpoints
 from ..formats.wire import decode_base64
 from .base import Call, Task, drop_none
+from .defaults import default_model
 
 APIS = ("hf", "tei", "openai")
 
@@ -161,7 +166,7 @@ def chunk_type(dim: int | None) -> pa.StructType:
 
 class FeatureExtraction(Task):
     name, method = "feature-extraction", "embed"
-    default_model = "sentence-transformers/all-MiniLM-L6-v2"
+    default_model = default_model("feature-extraction")
     pipeline_route = True
     batchable = remote_batch = True
 
@@ -175,7 +180,14 @@ class FeatureExtraction(Task):
             return super().url(call)
         if not call.settings.endpoint:
             raise ValueError(f"embed: api={api!r} needs endpoint='http://host:port' (the server's base URL)")
-        return endpoint_url(call.settings.endpoint, "embed" if api == "tei" else "v1/embeddings")
+        if api == "openai":  # the OpenAI client's convention: the endpoint is the base URL
+            return endpoints.candidates(call.settings.endpoint, "embeddings")[0]
+        return endpoint_url(call.settings.endpoint, "embed")
+
+    def endpoint_urls(self, call):
+        if self.api(call) == "openai" and call.settings.endpoint and call.settings.provider != "local":
+            return endpoints.candidates(call.settings.endpoint, "embeddings"), "embeddings"
+        return [], ""
 
     def payload(self, call, items):
         api = self.api(call)
@@ -230,8 +242,16 @@ class FeatureExtraction(Task):
         return np.frombuffer(data, dtype="<f4")
 
 
+RERANK_APIS = ("tei", "cohere")
+_rerank_flavours: dict[str, str] = {}  # endpoint -> "cohere", learnt from its answers
+
+
 class TextRanking(Task):
-    """TEI ``/rerank``: a relevance score of every text for one query (``call.body["query"]``)."""
+    """A relevance score of every text for one query (``call.body["query"]``), from an
+    ``endpoint=`` reranker: TEI's ``/rerank`` (``{"query", "texts"}`` -> ``[{"index", "score"}]``) or
+    a Cohere-style one (``{"model", "query", "documents", "top_n"}`` -> ``{"results": [{"index",
+    "relevance_score"}]}``: vLLM, infinity, Jina, Cohere...), chosen by ``api`` or, when it is None,
+    learnt from the server (a Cohere-style answer, or a 400/422 asking for ``documents``)."""
 
     name, method = "text-ranking", "rerank"
     default_model = None  # the server decides; the endpoint URL is part of the cache key
@@ -243,14 +263,31 @@ class TextRanking(Task):
                              "running a reranker; its /rerank route is used)")
         return endpoint_url(call.settings.endpoint, "rerank")
 
+    @staticmethod
+    def flavour(call) -> str:
+        return call.options.get("api") or _rerank_flavours.get(call.settings.endpoint or "", "tei")
+
     def payload(self, call, items):
-        body = {"query": call.body["query"], "texts": list(items),
-                "raw_scores": call.body.get("raw_scores", False), "truncate": call.body.get("truncate")}
+        if self.flavour(call) == "cohere":
+            body = {"model": call.model, "query": call.body["query"], "documents": list(items),
+                    "top_n": len(items), "return_documents": False}
+        else:
+            body = {"model": call.model, "query": call.body["query"], "texts": list(items),
+                    "raw_scores": call.body.get("raw_scores", False), "truncate": call.body.get("truncate")}
         return {**drop_none(body), **drop_none(call.parameters)}
+
+    def endpoint_fallback(self, call, request, error):
+        texts = request.json.get("texts") if isinstance(request.json, dict) else None
+        if call.options.get("api") is None and texts is not None and "documents" in str(error).lower():
+            _rerank_flavours[call.settings.endpoint or ""] = "cohere"
+            return type(request)(url=request.url, json=self.payload(call, texts), headers=dict(request.headers))
+        return None
 
     def parse(self, call, answer, items):
         # TEI answers [{index, score}] sorted by score; Cohere-style servers {"results": [{index, relevance_score}]}.
         entries = answer.get("results") if isinstance(answer, dict) else answer
+        if isinstance(answer, dict) and call.options.get("api") is None:
+            _rerank_flavours[call.settings.endpoint or ""] = "cohere"
         if not isinstance(entries, list):
             raise ValueError(f"expected a list of {{index, score}}, got {type(answer).__name__}")
         scores: list[float | None] = [None] * len(items)

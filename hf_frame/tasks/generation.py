@@ -38,6 +38,7 @@ from ..formats import media
 from ..formats.generated import content_format
 from ..formats.wire import BinaryAnswer, decode_base64
 from .base import Call, Task, drop_none, require_text, row_prompt
+from .defaults import default_model
 from .media import MediaTask, _Pending
 
 
@@ -105,7 +106,7 @@ class TextToImage(FileAnswer, Task):
     """A prompt (a column, or a template filled from the row) per row; ``image``, ``image_format``."""
 
     name, method = "text-to-image", "text_to_image"
-    default_model = "black-forest-labs/FLUX.1-schnell"
+    default_model = default_model("text-to-image")
 
     def prepare(self, call, values, row):
         return row_prompt(call, values, row)
@@ -122,7 +123,7 @@ class ImageToImage(FileAnswer, MediaTask):
     parameter); ``image``. A row whose prompt cell is missing gets null outputs."""
 
     name, method = "image-to-image", "image_to_image"
-    default_model = "black-forest-labs/FLUX.1-Kontext-dev"
+    default_model = default_model("image-to-image")
     batchable = False
     format_field = None
 
@@ -144,7 +145,7 @@ class TextToSpeech(FileAnswer, Task):
     """A text per row; ``audio`` (FLAC/WAV... as returned), ``audio_format``."""
 
     name, method = "text-to-speech", "text_to_speech"
-    default_model = "hexgrad/Kokoro-82M"
+    default_model = default_model("text-to-speech")
     answer_kind, field, format_field = "audio", "audio", "audio_format"
 
 
@@ -156,7 +157,7 @@ class AudioToAudio(MediaTask):
     made (source separation gives one per speaker, enhancement one)."""
 
     name, method = "audio-to-audio", "audio_to_audio"
-    default_model = "speechbrain/sepformer-wham"
+    default_model = default_model("audio-to-audio")
     kind = "audio"
     batchable = False
 

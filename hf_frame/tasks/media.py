@@ -38,6 +38,7 @@ from ..formats.cells import is_missing, is_pil_image
 from ..formats.media import MediaError, MediaRef
 from ..formats.wire import decode_base64, encode_base64, is_seekable
 from .base import Call, RowFailure, Task, drop_none, input_name, require_text
+from .defaults import default_model
 from .text import RankedLabelsOutput, _int, _label_scores, _num
 
 #: How many files are hashed / URLs downloaded at once while computing content keys.
@@ -259,12 +260,12 @@ class _Classification(RankedLabelsOutput, MediaTask):
 
 class ImageClassification(_Classification):
     name, method = "image-classification", "classify_image"
-    default_model = "google/vit-base-patch16-224"
+    default_model = default_model("image-classification")
 
 
 class AudioClassification(_Classification):
     name, method = "audio-classification", "classify_audio"
-    default_model = "MIT/ast-finetuned-audioset-10-10-0.4593"
+    default_model = default_model("audio-classification")
     kind = "audio"
 
 
@@ -272,7 +273,7 @@ class ZeroShotImageClassification(MediaTask):
     """``label``, ``score`` and ``score_<label>`` for every candidate label (always the JSON form)."""
 
     name, method = "zero-shot-image-classification", "zero_shot_image"
-    default_model = "openai/clip-vit-base-patch32"
+    default_model = default_model("zero-shot-image-classification")
     batchable = False  # the local backend does not run it; one image per request everywhere
 
     def parse_one(self, call, answer):
@@ -316,7 +317,7 @@ def _objects(answer: Any, what: str) -> list[dict]:
 
 class ObjectDetection(MediaTask):
     name, method = "object-detection", "detect"
-    default_model = "facebook/detr-resnet-50"
+    default_model = default_model("object-detection")
 
     def parse_one(self, call, answer):
         out = []
@@ -337,7 +338,7 @@ class ImageSegmentation(MediaTask):
     """``segments``: label, score, mask (PNG bytes; :func:`hf_frame.decode_mask` -> numpy)."""
 
     name, method = "image-segmentation", "segment"
-    default_model = "nvidia/segformer-b0-finetuned-ade-512-512"
+    default_model = default_model("image-segmentation")
 
     def parse_one(self, call, answer):
         out = []
@@ -371,7 +372,7 @@ class ImageSegmentation(MediaTask):
 
 class ImageToText(MediaTask):
     name, method = "image-to-text", "caption"
-    default_model = "Salesforce/blip-image-captioning-base"
+    default_model = default_model("image-to-text")
 
     def parse_one(self, call, answer):
         if isinstance(answer, list) and len(answer) >= 1:
@@ -447,7 +448,7 @@ class _ImageQuestion(MediaTask):
 
 class VisualQuestionAnswering(_ImageQuestion):
     name, method = "visual-question-answering", "visual_qa"
-    default_model = "dandelin/vilt-b32-finetuned-vqa"
+    default_model = default_model("visual-question-answering")
 
 
 class DocumentQuestionAnswering(_ImageQuestion):
@@ -455,7 +456,7 @@ class DocumentQuestionAnswering(_ImageQuestion):
     models; None for generative ones such as Donut)."""
 
     name, method = "document-question-answering", "document_qa"
-    default_model = "impira/layoutlm-document-qa"
+    default_model = default_model("document-question-answering")
     fields = (("answer", pa.string()), ("score", pa.float64()), ("start", pa.int64()), ("end", pa.int64()))
 
     def answer_fields(self, answer):
@@ -469,7 +470,7 @@ class AutomaticSpeechRecognition(MediaTask):
     """``text``; with ``return_timestamps`` also ``chunks`` (text, start, end in seconds)."""
 
     name, method = "automatic-speech-recognition", "transcribe"
-    default_model = "openai/whisper-large-v3"
+    default_model = default_model("automatic-speech-recognition")
     kind = "audio"
 
     def parse_one(self, call, answer):

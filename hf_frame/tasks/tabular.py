@@ -25,6 +25,7 @@ import pyarrow as pa
 from ..errors import InputTypeError
 from ..formats.cells import is_missing
 from .base import Call, Task, input_name
+from .defaults import default_model
 
 _SCALARS = (bool, int, float, str)
 
@@ -92,7 +93,7 @@ class TabularClassification(_Tabular):
     """``prediction``: the predicted class, as text (``5`` -> ``"5"``)."""
 
     name, method = "tabular-classification", "tabular_classify"
-    default_model = "julien-c/wine-quality"
+    default_model = default_model("tabular-classification")
 
     def prediction(self, value):
         if isinstance(value, (dict, list)):
@@ -107,7 +108,7 @@ class TabularRegression(_Tabular):
     """``prediction``: the predicted number."""
 
     name, method = "tabular-regression", "tabular_regress"
-    default_model = "scikit-learn/Fish-Weight"
+    default_model = default_model("tabular-regression")
 
     def prediction(self, value):
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):

@@ -12,6 +12,7 @@ from typing import Any, Hashable, Sequence
 import pyarrow as pa
 
 from .base import Task, require_text
+from .defaults import default_model
 
 LABEL_SCORE = pa.struct([("label", pa.string()), ("score", pa.float64())])
 
@@ -68,7 +69,7 @@ class RankedLabelsOutput:
 
 class TextClassification(RankedLabelsOutput, Task):
     name, method = "text-classification", "classify"
-    default_model = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
+    default_model = default_model("text-classification")
     batchable = True
 
     def parse(self, call, answer, items):
@@ -81,7 +82,7 @@ class ZeroShotClassification(Task):
     """Scores per label; the method merges label chunks (the API takes at most 10 labels)."""
 
     name, method = "zero-shot-classification", "zero_shot"
-    default_model = "facebook/bart-large-mnli"
+    default_model = default_model("zero-shot-classification")
 
     def parse(self, call, answer, items):
         if isinstance(answer, list) and len(answer) == 1 and isinstance(answer[0], dict) and "labels" in answer[0]:
@@ -108,7 +109,7 @@ ENTITY = pa.struct([
 
 class TokenClassification(Task):
     name, method = "token-classification", "ner"
-    default_model = "dslim/bert-base-NER"
+    default_model = default_model("token-classification")
     batchable = True
 
     def parse(self, call, answer, items):
@@ -134,7 +135,7 @@ class TokenClassification(Task):
 
 class QuestionAnswering(Task):
     name, method = "question-answering", "qa"
-    default_model = "deepset/roberta-base-squad2"
+    default_model = default_model("question-answering")
 
     def prepare(self, call, values, row):
         question = require_text(values[0], call, row, 0)
@@ -157,7 +158,7 @@ class TableQuestionAnswering(Task):
     """The table (``{column: [str, ...]}``) is fixed for the call and sent from ``call.body``."""
 
     name, method = "table-question-answering", "table_qa"
-    default_model = "google/tapas-base-finetuned-wtq"
+    default_model = default_model("table-question-answering")
 
     def payload(self, call, items):
         body = {"inputs": {"query": items[0], "table": call.body["table"]}}
@@ -185,7 +186,7 @@ CANDIDATE = pa.struct([("sequence", pa.string()), ("token_str", pa.string()), ("
 
 class FillMask(Task):
     name, method = "fill-mask", "fill_mask"
-    default_model = "distilbert/distilroberta-base"
+    default_model = default_model("fill-mask")
 
     def parse(self, call, answer, items):
         if isinstance(answer, list) and answer and isinstance(answer[0], list):
@@ -234,19 +235,19 @@ class _TextToText(Task):
 
 class Summarization(_TextToText):
     name, method = "summarization", "summarize"
-    default_model = "facebook/bart-large-cnn"
+    default_model = default_model("summarization")
     answer_key, output = "summary_text", "summary"
 
 
 class Translation(_TextToText):
     name, method = "translation", "translate"
-    default_model = "google-t5/t5-small"
+    default_model = default_model("translation")
     answer_key, output = "translation_text", "translation"
 
 
 class TextGeneration(_TextToText):
     name, method = "text-generation", "generate"
-    default_model = "openai-community/gpt2"
+    default_model = default_model("text-generation")
     answer_key, output = "generated_text", "generated"
 
 
@@ -254,7 +255,7 @@ class SentenceSimilarity(Task):
     """Rows sharing a source sentence share one request: ``{source_sentence, sentences: [...]}``."""
 
     name, method = "sentence-similarity", "similarity"
-    default_model = "sentence-transformers/all-MiniLM-L6-v2"
+    default_model = default_model("sentence-similarity")
     pipeline_route = True
     batchable = remote_batch = True
 

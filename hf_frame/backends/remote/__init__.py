@@ -1,1 +1,2 @@
-"""The remote backend: HTTP to the router, Inference Endpoints and self-hosted servers."""
+"""The remote backend: HTTP to the router, Inference Providers (:mod:`.providers`), dedicated Inference
+Endpoints and self-hosted servers (:mod:`.endpoints`)."""

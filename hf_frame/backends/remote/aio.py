@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -17,7 +18,7 @@ import aiohttp
 
 from ... import runtime
 from ..._version import __version__
-from ...errors import WireError, WireTimeout
+from ...errors import WireError, WireTimeout, WireUnreachable
 
 _sessions: dict[tuple, aiohttp.ClientSession] = {}
 
@@ -59,18 +60,21 @@ def _session(timeout: float, max_connections: int) -> aiohttp.ClientSession:
 
 
 async def post(url: str, *, json_body: Any, content: bytes | None, headers: dict[str, str],
-               timeout: float, max_connections: int) -> RawResponse:
-    """POST and read the whole answer; raise WireTimeout / WireError on network failures."""
+               timeout: float, max_connections: int, method: str = "POST") -> RawResponse:
+    """POST (or ``method``) and read the whole answer; raise WireTimeout / WireError on network failures."""
     session = _session(timeout, max_connections)
-    if content is None:
+    if content is None and method != "GET":
         # Encoding here is cheaper than aiohttp's JsonPayload (measured: ~20% of its client CPU).
         content = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode()
         headers = {"Content-Type": "application/json", **headers}
     try:
-        async with session.post(url, data=content, headers=headers) as response:
+        async with session.request(method, url, data=content, headers=headers) as response:
             body = await response.read()
             return RawResponse(response.status, response.headers, body, response.reason or "")
     except asyncio.TimeoutError as exc:
         raise WireTimeout(str(exc)) from exc
+    except aiohttp.ClientConnectorError as exc:
+        unreachable = isinstance(exc.os_error, (ConnectionRefusedError, socket.gaierror))
+        raise (WireUnreachable if unreachable else WireError)(f"{type(exc).__name__}: {exc}") from exc
     except aiohttp.ClientError as exc:
         raise WireError(f"{type(exc).__name__}: {exc}") from exc

@@ -9,23 +9,27 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from ... import runtime
 from ..._version import __version__
 from ...config import Settings
-from ...errors import FatalRequestError, RowRequestError, WireError, WireTimeout
+from ...errors import FatalRequestError, RowRequestError, WireError, WireTimeout, WireUnreachable
 from ...formats.media import sniff
 from ...formats.wire import BinaryAnswer
 from . import aio, limits, retry
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass
 class Request:
-    """One HTTP request: a JSON body, or raw bytes with their content type.
+    """One HTTP request: a JSON body, or raw bytes with their content type (``GET``: neither).
 
     ``expect="binary"``: the answer may be a file (a generated image or sound). A successful
     answer that is not JSON is then returned as a :class:`BinaryAnswer`; a JSON one is decoded
@@ -36,7 +40,16 @@ class Request:
     json: Any = None
     content: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    method: str = "POST"
     expect: str = "json"  # "json" | "binary"
+
+
+@dataclass
+class Reply:
+    """A successful answer: the decoded JSON body and the response headers (case-insensitive)."""
+
+    body: Any  # the decoded JSON, or a BinaryAnswer (``expect="binary"``)
+    headers: Any
 
 
 _clients: dict[tuple, httpx.AsyncClient] = {}
@@ -82,12 +95,18 @@ def get_client(settings: Settings) -> httpx.AsyncClient:
 async def _post(request: Request, headers: dict[str, str], settings: Settings) -> aio.RawResponse:
     if settings.client is None and settings.transport is None:
         return await aio.post(request.url, json_body=request.json, content=request.content, headers=headers,
-                              timeout=settings.timeout, max_connections=settings.max_concurrency)
+                              timeout=settings.timeout, max_connections=settings.max_concurrency,
+                              method=request.method)
     try:
-        response = await get_client(settings).post(request.url, json=request.json, content=request.content,
-                                                   headers=headers)
+        if request.method == "GET":
+            response = await get_client(settings).get(request.url, headers=headers)
+        else:
+            response = await get_client(settings).post(request.url, json=request.json, content=request.content,
+                                                       headers=headers)
     except httpx.TimeoutException as exc:
         raise WireTimeout(str(exc)) from exc
+    except httpx.ConnectError as exc:
+        raise WireUnreachable(f"{type(exc).__name__}: {exc}") from exc
     except httpx.TransportError as exc:
         raise WireError(f"{type(exc).__name__}: {exc}") from exc
     return aio.RawResponse(response.status_code, response.headers, response.content, response.reason_phrase)
@@ -130,7 +149,25 @@ def _scrub(message: str, token: str | None) -> str:
     return message.replace(token, "***") if token else message
 
 
-_HINTS = {401: " (check the token)", 403: " (the token lacks permission)", 404: " (check the model id and URL)"}
+_HINTS = {401: " (check the token)", 403: " (the token lacks permission)", 404: " (check the model id and URL)",
+          402: " (your Hugging Face credits are exhausted: add credits or a payment method at "
+               "https://huggingface.co/settings/billing, or bill an organization with bill_to='org')"}
+# The router's 400 when no provider the user enabled serves the model: no other row can succeed.
+_NO_PROVIDER = "not supported by any provider you have enabled"
+
+#: host:port of every server that answered in this process (with any status): a refusal from one of
+#: them is transient (a restart); from any other it means nothing listens there.
+_answered: set[str] = set()
+
+
+def _host(url: str) -> str:
+    """``host:port`` of a URL (never its user or password)."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{parts.hostname}:{port or (443 if parts.scheme == 'https' else 80)}"
 
 
 async def send(request: Request, settings: Settings, *, task: str, model: str | None) -> Any:
@@ -138,17 +175,40 @@ async def send(request: Request, settings: Settings, *, task: str, model: str | 
     :class:`Request`).
 
     Retries what is transient (see :mod:`.retry`); raises :class:`FatalRequestError` for
-    401/403/404 and :class:`RowRequestError` for other failures once retries are exhausted.
+    401/402/403/404 and :class:`RowRequestError` for other failures once retries are exhausted.
+    """
+    return (await exchange(request, settings, task=task, model=model)).body
+
+
+def _scale_up_budget(settings: Settings) -> float | None:
+    """Seconds an ``endpoint=`` scaled to zero may take to answer something else than 503."""
+    if settings.endpoint and settings.scale_up_timeout:
+        return float(settings.scale_up_timeout)
+    return None
+
+
+async def exchange(request: Request, settings: Settings, *, task: str, model: str | None) -> Reply:
+    """Send ``request`` (``request.method``) with the retry rules of :func:`send`; the body and headers.
+
+    An ``Authorization`` header already in ``request.headers`` is kept (providers called with
+    their own key use other schemes); otherwise the token is sent as a bearer token.
     """
     gate = limits.semaphore(settings.max_concurrency)
     pace = limits.rate_limiter(settings.requests_per_minute)
     headers = dict(request.headers)
-    if settings.token:
+    if settings.token and not any(k.lower() == "authorization" for k in headers):
         headers["Authorization"] = f"Bearer {settings.token}"
+    scale_up = _scale_up_budget(settings)
+    if scale_up is not None:
+        headers["X-Scale-Up-Timeout"] = str(max(1, int(min(scale_up, settings.timeout))))
+    started = asyncio.get_running_loop().time()
     where = f"{task} with model {model!r}" if model else task
-    attempt = 0
+    host = _host(request.url)
+    attempt = unreachable = 0
+    waking = 0  # 503s of an endpoint scaling up: waited for within the budget, not counted as retries
     while True:
         wait: float | None = None
+        wake_pause: float | None = None
         status: int | None = None
         async with gate:
             if pace is not None:
@@ -157,14 +217,24 @@ async def send(request: Request, settings: Settings, *, task: str, model: str | 
                 response = await _post(request, headers, settings)
             except WireTimeout:
                 problem = f"timed out after {settings.timeout:g}s"
+            except WireUnreachable as exc:
+                problem = f"connection failed ({_scrub(str(exc), settings.token)})"
+                if host not in _answered:
+                    unreachable += 1
+                    if unreachable > retry.UNREACHABLE_RETRIES or attempt >= settings.max_retries:
+                        raise FatalRequestError(
+                            f"{where} failed: {host} is unreachable, {problem}; check the URL (base_url / "
+                            "endpoint) and that the server is running", task=task, model=model or "") from None
+                    wait = retry.UNREACHABLE_WAIT
             except WireError as exc:
                 problem = f"connection failed ({_scrub(str(exc), settings.token)})"
             else:
+                _answered.add(host)
                 status = response.status
                 if status < 300 and request.expect == "binary":
                     answer = _binary_answer(response)
                     if answer is not None:
-                        return answer
+                        return Reply(answer, response.headers)
                 ok, body = _decode(response.content)
                 if status < 300:
                     if ok and request.expect == "binary" and isinstance(body, dict) and body.get("error"):
@@ -172,23 +242,43 @@ async def send(request: Request, settings: Settings, *, task: str, model: str | 
                         raise RowRequestError(f"{where} failed: {problem}", status=status, task=task,
                                               model=model or "")
                     if ok:
-                        return body
+                        return Reply(body, response.headers)
                     problem = "the answer was not valid JSON"
                 else:
                     problem = f"HTTP {status}: {_scrub(_error_text(response, body), settings.token)}"
                     if status in retry.FATAL_STATUSES:
                         hint = _HINTS.get(status, "")
                         if status == 401 and not settings.token:
-                            hint = " (no token was found: set HF_TOKEN, run `huggingface-cli login`, or hf_frame.configure(token=...))"
+                            hint = " (no token was found: set HF_TOKEN, run `hf auth login`, or hf_frame.configure(token=...))"
                         raise FatalRequestError(f"{where} failed: {problem}{hint}",
                                                 status=status, task=task, model=model or "")
+                    if status == 400 and _NO_PROVIDER in problem:
+                        raise FatalRequestError(
+                            f"{where} failed: {problem} (enable a provider serving it at "
+                            "https://huggingface.co/settings/inference-providers, or pass provider=)",
+                            status=status, task=task, model=model or "")
                     if status not in retry.RETRY_STATUSES:
                         raise RowRequestError(f"{where} failed: {problem}", status=status, task=task, model=model or "")
                     wait = retry.server_wait(status, response.headers, body)
-                    if status == 503 and settings.wait_for_model:
-                        headers["X-Wait-For-Model"] = "true"
+                    if status == 503 and scale_up is not None:
+                        elapsed = asyncio.get_running_loop().time() - started
+                        if elapsed < scale_up:  # scaling up from zero: wait (outside the gate), not a retry
+                            pause = wait if wait is not None else min(10.0, retry.backoff(waking, settings.retry_backoff))
+                            waking += 1
+                            wake_pause = min(pause, scale_up - elapsed)
+                        else:
+                            problem += (f" (the endpoint was still scaling up after {scale_up:g}s: "
+                                        "raise scale_up_timeout)")
+        if wake_pause is not None:
+            await asyncio.sleep(wake_pause)
+            continue
         if attempt >= settings.max_retries:
             tries = f" after {attempt + 1} attempts" if attempt else ""
+            logger.debug("%s: giving up%s: %s", where, tries, problem)
             raise RowRequestError(f"{where} failed{tries}: {problem}", status=status, task=task, model=model or "")
-        await asyncio.sleep(wait if wait is not None else retry.backoff(attempt, settings.retry_backoff))
+        delay = wait if wait is not None else retry.backoff(attempt, settings.retry_backoff)
+        # `problem` is scrubbed of the token; the headers (Authorization) are never logged.
+        logger.debug("%s: %s (attempt %d of %d); retrying in %.2f s%s", where, problem, attempt + 1,
+                     settings.max_retries + 1, delay, " (the server said so)" if wait is not None else "")
+        await asyncio.sleep(delay)
         attempt += 1

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+
+logger = logging.getLogger(__name__)
 
 
 class RateLimiter:
@@ -24,6 +27,7 @@ class RateLimiter:
             wait = self._next - now
             self._next = max(now, self._next) + self.interval
         if wait > 0:
+            logger.debug("requests_per_minute: the next request waits %.3f s", wait)
             await asyncio.sleep(wait)
 
 
@@ -44,4 +48,6 @@ def rate_limiter(requests_per_minute: float | None) -> RateLimiter | None:
         return None
     if requests_per_minute not in _limiters:
         _limiters[requests_per_minute] = RateLimiter(requests_per_minute)
+        logger.debug("requests_per_minute=%g: request starts are spaced %.3f s apart", requests_per_minute,
+                     _limiters[requests_per_minute].interval)
     return _limiters[requests_per_minute]

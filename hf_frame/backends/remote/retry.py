@@ -1,20 +1,33 @@
 """When and how long to wait before trying a request again.
 
 Retried: 429 (waiting what ``Retry-After`` or ``RateLimit`` says), 503 while a model loads
-(waiting its ``estimated_time``), other 5xx, timeouts, dropped connections and 200 answers whose
-body is not JSON. Everything else is final. Waits grow exponentially with full jitter.
+(waiting its ``estimated_time``; an ``endpoint=`` scaling up from zero is waited for within
+``scale_up_timeout``), other 5xx, timeouts, dropped connections and 200 answers whose body is
+not JSON. 402 (credits exhausted), 401/403/404 are fatal; everything else is final. Waits grow
+exponentially with full jitter.
+
+A host that has not answered once in this process and refuses the connection (or whose name does
+not resolve) is retried ``UNREACHABLE_RETRIES`` time(s) after ``UNREACHABLE_WAIT`` seconds, then
+reported unreachable: a wrong URL or a server that is not running fails in well under a second
+instead of after every backoff. Once a host has answered, a refusal is retried like any dropped
+connection (a server restarting).
 """
 
 from __future__ import annotations
 
 import email.utils
+import logging
 import random
 import re
 import time
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 524, 529})
-FATAL_STATUSES = frozenset({401, 403, 404, 407})
+FATAL_STATUSES = frozenset({401, 402, 403, 404, 407})
 MAX_WAIT = 60.0
+UNREACHABLE_RETRIES = 1
+UNREACHABLE_WAIT = 0.25
+
+logger = logging.getLogger(__name__)
 
 
 def backoff(attempt: int, base: float) -> float:
@@ -33,7 +46,11 @@ def server_wait(status: int, headers, body: object) -> float | None:
         try:
             return min(max(float(retry_after), 0.0), MAX_WAIT)
         except ValueError:
-            parsed = email.utils.parsedate_to_datetime(retry_after) if retry_after else None
+            try:
+                parsed = email.utils.parsedate_to_datetime(retry_after)
+            except (TypeError, ValueError):  # neither seconds nor an HTTP date: fall back to the rest
+                logger.debug("ignoring a Retry-After header that is neither seconds nor a date: %r", retry_after)
+                parsed = None
             if parsed is not None:
                 return min(max(parsed.timestamp() - time.time(), 0.0), MAX_WAIT)
     # IETF RateLimit headers: `RateLimit: "policy";r=0;t=12` or legacy `RateLimit-Reset: 12`.
