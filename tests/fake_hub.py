@@ -58,7 +58,7 @@ from typing import Any
 
 import numpy as np
 from aiohttp import web
-from fake_providers import FakeProviders, ProviderError, provider_of
+from fake_providers import FILES_PATH, FakeProviders, File, ProviderError, provider_of
 
 __all__ = [
     "DEFAULT_MODEL_TASKS",
@@ -1178,11 +1178,19 @@ class FakeHub:
 
     def _answer(self, request: web.BaseRequest, record: RequestRecord) -> web.Response:
         """Route a request that got no fault: auth, 404s, input magic, then the task."""
+        if request.method == "GET" and request.path.startswith(FILES_PATH):  # a provider's file store
+            found = self.providers.file(request.path[len(FILES_PATH):])
+            if found is None:
+                raise HubError(404, {"error": "no such file"})
+            return web.Response(body=found.data, content_type=found.content_type)
         routed = provider_of(request.path)
         if routed is not None:  # an Inference Provider's own route, through the router
             if self.require_token is not None and record.authorization != f"Bearer {self.require_token}":
                 raise HubError(401, {"error": "Invalid credentials in Authorization header"})
             status, value = self.providers.answer(record, routed[0], routed[1], request.query_string)
+            if isinstance(value, File):
+                return web.Response(body=value.data, status=status, content_type=value.content_type,
+                                    headers={"x-inference-provider": routed[0]})
             return _json_response(value, status, {"x-inference-provider": routed[0]})
         route = parse_route(request.path)
         if route is None:

@@ -26,9 +26,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ....config import DEFAULT_BASE_URL, offline
-from ....errors import ConfigError, FatalRequestError
+from ....errors import ConfigError, FatalRequestError, RowRequestError
 from .. import http
-from . import fal_ai, hf_inference, openai_style, replicate, together
+from . import fal_ai, hf_inference, openai_style, replicate, together, wavespeed
 from .base import Helper, Passthrough, Poller, Target, helper_task, hub_task, task_matches
 from .mapping import Entry, forget, is_loopback, lookup
 
@@ -45,18 +45,17 @@ HELPERS: dict[str, dict[str, Helper]] = {
     "fal-ai": fal_ai.HELPERS,
     "replicate": replicate.HELPERS,
     **openai_style.helpers(),
-    "wavespeed": {},
+    "wavespeed": wavespeed.HELPERS,
 }
 #: Tasks each provider serves that hf_frame has no method for (named in error messages).
 OTHER_TASKS: dict[str, tuple[str, ...]] = {
     "hf-inference": hf_inference.OTHER_TASKS, "together": together.OTHER_TASKS, "fal-ai": fal_ai.OTHER_TASKS,
-    "replicate": replicate.OTHER_TASKS, "wavespeed": ("text-to-image", "image-to-image", "text-to-video",
-                                                      "image-to-video"),
+    "replicate": replicate.OTHER_TASKS, "wavespeed": wavespeed.OTHER_TASKS,
     **openai_style.OTHER_TASKS,
 }
 #: Each provider's own base URL, used when the token is the provider's key (not an ``hf_`` token).
 BASE_URLS: dict[str, str] = {"together": together.BASE_URL, "fal-ai": fal_ai.BASE_URL,
-                             "replicate": replicate.BASE_URL, "wavespeed": "https://api.wavespeed.ai",
+                             "replicate": replicate.BASE_URL, "wavespeed": wavespeed.BASE_URL,
                              **openai_style.BASE_URLS}
 _ROUTER_CHAT = Passthrough("auto", "chat-completion")
 _warned: set[tuple[str, str]] = set()
@@ -251,7 +250,11 @@ async def send(call: Any, request: http.Request, *, binary: bool = False) -> tup
         wire.headers.update(target.helper.auth(s.token))
     reply = await http.exchange(wire, s, task=call.task.name, model=call.model)
     provider = reply.headers.get("x-inference-provider") or target.provider
-    answer = await target.helper.finish(call, target, reply, Poller(call, wire))
+    try:
+        answer = await target.helper.finish(call, target, reply, Poller(call, wire))
+    except (ValueError, TypeError, KeyError, IndexError) as exc:  # a malformed answer: this row's error
+        raise RowRequestError(f"{call.task.name} with model {call.model!r}: unexpected answer from {provider}: {exc}",
+                              task=call.task.name, model=call.model or "") from None
     return answer, provider
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from ....errors import RowRequestError
 from ....formats.media import sniff
+from ....formats.wire import BinaryAnswer, decode_base64
 from .. import http
 
 #: Hugging Face tasks as the Hub mapping names them, where hf_frame's task id differs.
@@ -152,6 +153,29 @@ def speech_answer(answer: Any, provider: str) -> dict:
     return out
 
 
+def file_answer(data: bytes, declared: str | None = None) -> BinaryAnswer:
+    """A generated file as the hf-inference answer (the bytes, their sniffed or declared type)."""
+    return BinaryAnswer(bytes(data), sniff(data) or declared or "application/octet-stream")
+
+
+def b64_file(answer: Any, provider: str) -> BinaryAnswer:
+    """The first file of an OpenAI-images answer ``{"data": [{"b64_json": ...}]}``."""
+    data = answer.get("data") if isinstance(answer, dict) else None
+    expect(isinstance(data, list) and data and isinstance(data[0], dict) and isinstance(data[0].get("b64_json"), str),
+           provider, "an image {'data': [{'b64_json'}]}", answer)
+    return file_answer(decode_base64(data[0]["b64_json"], what=f"{provider}'s image", strict=False))
+
+
+def first_url(value: Any, provider: str, what: str) -> str:
+    """The URL of a result: a string, the first of a list, or a ``{"url"}`` (first of a list too)."""
+    if isinstance(value, list) and value:
+        value = value[0]
+    if isinstance(value, dict):
+        value = value.get("url")
+    expect(isinstance(value, str) and bool(value), provider, what, value)
+    return value
+
+
 class Poller:
     """GETs for queued results, through the HTTP layer, bounded by the call's ``timeout``."""
 
@@ -180,6 +204,10 @@ class Poller:
                 task=self.call.task.name, model=self.call.model or "")
         await asyncio.sleep(self.wait)
         self.wait = min(self.MAX_WAIT, self.wait * 1.5)
+
+    async def download_file(self, url: str) -> BinaryAnswer:
+        """A result file (a provider's file store URL, or a data URI) as the hf-inference answer."""
+        return file_answer(await self.download(url))
 
     async def download(self, url: str) -> bytes:
         """The bytes at a result URL (a provider's file store): sent without any token."""
