@@ -69,6 +69,11 @@ class File:
     content_type: str
 
 
+def live(provider_id: str, task: str, status: str = "live") -> dict:
+    """One provider's entry of a Hub mapping (:attr:`FakeProviders.mappings`)."""
+    return {"providerId": provider_id, "task": task, "status": status}
+
+
 class ProviderError(Exception):
     """Becomes an error answer: status and JSON body."""
 
@@ -379,22 +384,22 @@ class FakeProviders:
 
     # ---- polls -----------------------------------------------------------------------------
 
+    def _polled(self, match: re.Match | None, what: str) -> tuple[str, dict]:
+        """(id, job) of a poll's URL match, its poll counted; 404 for an unknown job."""
+        if not match or match[1] not in self._jobs:
+            raise ProviderError(404, f"{what} not found")
+        job = self._jobs[match[1]]
+        job["polls"] += 1
+        return match[1], job
+
     def _poll(self, provider: str, route: str) -> dict:
         if provider == "replicate":
-            match = re.fullmatch(r"/v1/predictions/([\w-]+)", route)
-            if not match or match[1] not in self._jobs:
-                raise ProviderError(404, "prediction not found")
-            job = self._jobs[match[1]]
-            job["polls"] += 1
-            return self._prediction(match[1], done=job["polls"] >= self.prediction_polls)
+            pid, job = self._polled(re.fullmatch(r"/v1/predictions/([\w-]+)", route), "prediction")
+            return self._prediction(pid, done=job["polls"] >= self.prediction_polls)
         if provider == "wavespeed":
-            match = re.fullmatch(r"/api/v3/predictions/([\w-]+)/result", route)
-            if not match or match[1] not in self._jobs:
-                raise ProviderError(404, "task not found")
-            job = self._jobs[match[1]]
-            job["polls"] += 1
+            tid, job = self._polled(re.fullmatch(r"/api/v3/predictions/([\w-]+)/result", route), "task")
             done = job["polls"] >= self.task_polls
-            return {"code": 200, "data": {"id": match[1], "status": "completed" if done else "processing",
+            return {"code": 200, "data": {"id": tid, "status": "completed" if done else "processing",
                                           "outputs": [job["url"]] if done else []}}
         match = re.search(r"/requests/([\w-]+)(/status)?$", route)
         if provider != "fal-ai" or not match or match[1] not in self._jobs:

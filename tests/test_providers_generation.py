@@ -12,19 +12,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from fake_hub import answers
-from fake_providers import decode_data_uri
+from fake_providers import decode_data_uri, live
 from PIL import Image
 
 import hf_frame
 from hf_frame.errors import ConfigError
+from hf_frame.tasks.generation import derived_seed
 
 FLUX = "black-forest-labs/FLUX.1-schnell"
 KONTEXT = "black-forest-labs/FLUX.1-Kontext-dev"
 KOKORO = "hexgrad/Kokoro-82M"
-
-
-def live(provider_id: str, task: str) -> dict:
-    return {"providerId": provider_id, "task": task, "status": "live"}
 
 
 @pytest.fixture
@@ -99,8 +96,6 @@ def test_text_to_image_on_each_provider(hf, provider, route):
 
 def test_the_default_seed_reaches_the_provider(hf):
     PROMPTS.hf.text_to_image("p", model=FLUX, provider="fal-ai")
-    from hf_frame.tasks.generation import derived_seed
-
     assert sorted(r.json["seed"] for r in provider_requests(hf, "fal-ai")) == sorted(
         [derived_seed("a red fox"), derived_seed("a blue whale")])
 
