@@ -96,7 +96,9 @@ def test_polars_eager_lazy_and_expressions(use_hub):
     lazy = df.lazy().hf.tabular_regress()
     assert lazy.collect_schema()["tabular_regress_prediction"] == pl.Float64 and use_hub.count() == 0
     collected = lazy.collect()
-    assert tables(use_hub) == [{"alcohol": [9.4, 9.8], "grape": ["merlot", "syrah"]}]
+    # polars may hand the node the column in parts: every distinct row is still sent once
+    sent = sorted(row for t in tables(use_hub) for row in zip(t["alcohol"], t["grape"]))
+    assert sent == [(9.4, "merlot"), (9.8, "syrah")]
     assert collected["tabular_regress_prediction"].to_list() == pytest.approx([9.9, 10.3, 9.9])
     struct = df.select(pl.struct(pl.all()).hf.tabular_classify().alias("p")).unnest("p")
     assert struct["prediction"].to_list() == eager["tabular_classify_prediction"].to_list()
