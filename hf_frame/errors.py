@@ -90,6 +90,16 @@ class RowErrors(HFFrameError):
             "The other rows are cached; rerunning sends only the failed rows."
         )
 
+    def __reduce__(self):  # picklable (Dask sends it from a worker to the client): the constructor takes keywords
+        return _restore_exception, (type(self), self.args, dict(vars(self)))
+
+
+def _restore_exception(cls: type, args: tuple, state: dict) -> BaseException:
+    exc = cls.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
+
 
 class RowErrorWarning(UserWarning):
     """Warned once per call when some rows failed (their outputs are null)."""
@@ -160,6 +170,16 @@ class CacheWarning(UserWarning):
 
     They stay in memory, are still served to later calls of the same process and are retried; the
     warning is given once per problem, and once more at exit if some were never written."""
+
+
+class LocalModelError(ValueError):
+    """Bad input for a local task, an unsupported task, or a model that cannot be loaded."""
+
+
+class LocalModelLoadError(LocalModelError):
+    """A systematic failure: the model cannot be loaded (missing, not cached, wrong kind), the device
+    is invalid or the task is not supported locally. Every request would fail the same way, so
+    callers may stop at once instead of failing row by row."""
 
 
 # Frames of these packages are never "the user's line": hf_frame itself, and the frame libraries

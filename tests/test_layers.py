@@ -19,7 +19,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("formats", "data"),
     ("cache",),
     ("runtime",),
-    ("backends", "local"),
+    ("backends",),
     ("tasks",),
     ("core",),
     ("methods",),

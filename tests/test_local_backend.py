@@ -1,4 +1,4 @@
-"""Tests of the in-process backend (``provider="local"``, :mod:`hf_frame.local`).
+"""Tests of the in-process backend (``provider="local"``, :mod:`hf_frame.backends.local`).
 
 Every task runs on a tiny random-weight model built at test time (:mod:`local_models`), and the
 backend's answer is compared with what transformers gives for the same model and input -- the
@@ -36,7 +36,7 @@ import local_models as lm  # noqa: E402  (tests/ is on sys.path via conftest.py)
 from local_models import tiny  # noqa: E402,F401  (a fixture)
 from recorded import RECORDED_DIR as RECORDED  # noqa: E402
 
-from hf_frame.local import (  # noqa: E402
+from hf_frame.backends.local import (  # noqa: E402
     SUPPORTED_TASKS,
     LocalBackend,
     LocalModelError,
@@ -319,6 +319,21 @@ def test_translation_with_languages(backend, tiny):
         backend.run("translation", model, {"inputs": "Hello", "parameters": {"tgt_lang": "xx_YY"}})
 
 
+def test_translation_puts_the_source_language_back(tiny):
+    """src_lang is set on the shared tokenizer only while its request generates, even when it fails."""
+    model = tiny("seq2seq")
+    backend = LocalBackend(device="cpu")
+    backend.run("translation", model, {"inputs": "Hello world"})  # loads the model
+    (key,) = backend._loaded
+    tokenizer = backend._loaded[key].obj.tokenizer
+    tokenizer.src_lang = "en_XX"  # as mBART / NLLB / M2M tokenizers have
+    with pytest.raises(LocalModelError, match="generate_kwargs"):
+        backend.run("translation", model, {"inputs": "Hello", "parameters": {"src_lang": "fr_XX", "generate_kwargs": 3}})
+    assert tokenizer.src_lang == "en_XX"
+    backend.run("translation", model, {"inputs": "Hello", "parameters": {"src_lang": "fr_XX"}})
+    assert tokenizer.src_lang == "en_XX"
+
+
 def test_translation_t5_style_task_prefix(backend, tiny, tmp_path):
     """T5 picks the language pair from a text prefix stored in config.task_specific_params."""
     import shutil
@@ -596,6 +611,14 @@ def test_unsupported_task_and_bad_requests(backend, tiny):
     assert issubclass(LocalModelError, ValueError)
 
 
+def test_a_data_url_without_payload_is_an_undecodable_input(backend, tiny):
+    """``data:`` with no comma is refused like any bad image or clip, as a LocalModelError."""
+    with pytest.raises(LocalModelError, match="cannot decode image"):
+        backend.run("image-classification", tiny("image-classification"), {"inputs": "data:image/png"})
+    with pytest.raises(LocalModelError, match="cannot decode audio"):
+        backend.run("audio-classification", tiny("audio-classification"), {"inputs": ["data:audio/wav"]})
+
+
 def test_uncached_hub_model_fails_clearly_offline(backend, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(LocalModelLoadError) as info:  # a LocalModelError the engine may treat as fatal
@@ -612,7 +635,7 @@ def test_missing_extra_raises_import_error_with_hint(monkeypatch, tiny):
 
 
 def test_import_is_cheap():
-    code = ("import sys, hf_frame.local as m; "
+    code = ("import sys, hf_frame.backends.local as m; "
             "heavy = [x for x in ('torch', 'transformers', 'sentence_transformers') if x in sys.modules]; "
             "print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

@@ -21,8 +21,8 @@ from local_media_models import VQA_ANSWERS, transformers  # noqa: E402  (sets th
 from local_models import png_bytes, tiny  # noqa: E402,F401  (a fixture)
 from PIL import Image  # noqa: E402
 
+from hf_frame.backends.local import SUPPORTED_TASKS, LocalBackend  # noqa: E402
 from hf_frame.errors import FatalRequestError  # noqa: E402
-from hf_frame.local import SUPPORTED_TASKS, LocalBackend  # noqa: E402
 
 WORD_BOXES = [["total", [10, 10, 50, 20]], ["42", [60, 10, 80, 20]], ["paris", [10, 30, 50, 40]]]
 

@@ -35,8 +35,8 @@ import pandas as pd  # noqa: E402
 from local_models import tiny  # noqa: E402,F401  (a fixture; tests/ is on sys.path via conftest.py)
 
 import hf_frame  # noqa: E402
+from hf_frame.backends.local import LocalBackend, minilm_path  # noqa: E402
 from hf_frame.errors import FatalRequestError  # noqa: E402
-from hf_frame.local import LocalBackend, minilm_path  # noqa: E402
 
 BATCH = 4  # every test uses the same batch size, so the process-wide backend loads each model once
 TEXTS = ["i love this movie", "this film is terrible", None, "i love this movie",

@@ -19,8 +19,8 @@ sentence_transformers = pytest.importorskip("sentence_transformers")
 import pandas as pd  # noqa: E402
 
 import hf_frame  # noqa: E402
+from hf_frame.backends.local import LocalBackend, minilm_path  # noqa: E402
 from hf_frame.errors import InputTypeError  # noqa: E402
-from hf_frame.local import LocalBackend, minilm_path  # noqa: E402
 
 REVIEWS = ["The cat sits outside", "A man is playing guitar", None, "The cat sits outside", "I love pasta", ""]
 COMPLAINT = "A cat is outdoors"

@@ -654,7 +654,7 @@ def test_local_provider_payloads(monkeypatch, images, sounds):
                (inputs if many else [inputs])]
         return per if many else per[0]
 
-    from hf_frame.backends import local_dispatch
+    from hf_frame.backends.local import dispatch as local_dispatch
 
     monkeypatch.setattr(local_dispatch, "run_local", fake_run_local)
     df = pd.DataFrame({"img": [str(p) for p in images]})

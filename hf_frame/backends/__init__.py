@@ -111,7 +111,7 @@ class LocalBackend:
         return call
 
     async def send(self, task: Any, call: Any, items: Sequence[Any]) -> tuple[Any, str | None]:
-        from .local_dispatch import run_local
+        from .local.dispatch import run_local
 
         payload = await task.build_local_payload(call, items)
         return await run_local(task.name, call.model, call.settings, payload), None

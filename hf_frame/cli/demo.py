@@ -26,8 +26,8 @@ def run_demo(args: argparse.Namespace) -> int:
 
     from .. import data
     from ..adapters import pandas as _pandas_accessor  # noqa: F401  (registers DataFrame.hf)
+    from ..backends.local import minilm_path
     from ..config import resolve_settings
-    from ..local import minilm_path
     from ..runtime import last_run
 
     settings = {"provider": "local", "progress": False, **settings_from_args(args)}
@@ -88,12 +88,14 @@ def run_demo(args: argparse.Namespace) -> int:
     first = one_pass(show=True)
     again = one_pass(show=False)
     print("\n3. Cost")
+    # Both lines count the same things: distinct texts per call, computed by the model or read from the cache.
     if first["computed"]:
-        print(f"  first pass:  {first['computed']} texts through the model{_device_note(resolved)} in {first['batches']} batches, "
-              f"{first['seconds']:.1f} s (including loading the model)")
+        print(f"  first pass:  {first['computed']} texts through the model{_device_note(resolved)} in "
+              f"{first['batches']} batches, {first['cached']} from the cache, {first['seconds']:.1f} s "
+              "(including loading the model)")
     else:
-        print(f"  first pass:  everything came from the cache ({first['cached']} answers), {first['seconds']:.2f} s")
-    print(f"  second pass: {again['computed']} texts through the model, {again['cached']} answers from the cache, "
+        print(f"  first pass:  everything came from the cache ({first['cached']} texts), {first['seconds']:.2f} s")
+    print(f"  second pass: {again['computed']} texts through the model, {again['cached']} from the cache, "
           f"{again['seconds']:.2f} s")
     print("\nNext:")
     sample = data.path()

@@ -76,7 +76,7 @@ def _fail_when_every_row_failed(out, new_columns: list, summary: str, output: st
 
 def _note_default_local_model(call) -> None:
     """Say which Hub model a local run without --model uses (only embeddings have an offline default)."""
-    from ..local import EMBEDDING_TASKS, minilm_path
+    from ..backends.local import EMBEDDING_TASKS, minilm_path
 
     if call.task.name in EMBEDDING_TASKS and minilm_path() is not None:
         return

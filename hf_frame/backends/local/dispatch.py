@@ -1,4 +1,9 @@
-"""Runs a request body through the in-process backend (``provider="local"``) off the event loop."""
+"""Runs a request body through the in-process backend (``provider="local"``) off the event loop.
+
+This is what the backend seam (:class:`hf_frame.backends.LocalBackend`) calls for every batch:
+the body runs in a worker thread, and the backend's errors become the request errors the engine
+knows, as the remote backend's HTTP failures do.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +11,19 @@ import asyncio
 import threading
 from typing import Any
 
-from ..config import Settings
-from ..errors import FatalRequestError, RowRequestError
+from ...config import Settings
+from ...errors import FatalRequestError, LocalModelLoadError, RowRequestError
+from .backend import LocalBackend
 
-_backends: dict[tuple, Any] = {}
+_backends: dict[tuple, LocalBackend] = {}
 _lock = threading.Lock()
 # One model computation at a time: torch already uses every core for one batch, and
 # interleaving batches only thrashes the CPU cache.
 _compute = None
 
 
-def _backend(settings: Settings):
-    from ..local import LocalBackend
-
+def _backend(settings: Settings) -> LocalBackend:
+    """The process's backend for these settings' device and batch size: models load once per process."""
     key = (settings.device, settings.batch_size)
     with _lock:
         if key not in _backends:
@@ -31,8 +36,6 @@ async def run_local(task: str, model: str | None, settings: Settings, payload: d
     global _compute
     if _compute is None:
         _compute = asyncio.Semaphore(1)
-    from ..local import LocalModelLoadError
-
     backend = _backend(settings)
     async with _compute:
         try:
