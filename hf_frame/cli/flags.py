@@ -41,6 +41,17 @@ def _optional_int(text: str) -> int | None:
         raise argparse.ArgumentTypeError(f"expected an integer (or 'none'), got {text!r}") from None
 
 
+def _seed_value(text: str) -> int | str | None:
+    """A generation seed: ``auto``, ``none`` or an integer."""
+    low = text.strip().lower()
+    if low in ("auto", "none", "null"):
+        return "auto" if low == "auto" else None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected auto, none or an integer, got {text!r}") from None
+
+
 def _optional_float(text: str) -> float | None:
     if text.strip().lower() in ("none", "null"):
         return None
@@ -188,6 +199,8 @@ def _flag_for(param: inspect.Parameter) -> tuple[dict, str]:
     """argparse keywords for a keyword parameter of a method, and what its value is when the docs
     say nothing about it."""
     ann, default = _annotation(param), param.default
+    if param.name == "seed" and default == "auto":  # the generation methods' seed
+        return {"type": _seed_value, "metavar": "auto|N|none"}, "auto, none or an integer"
     if isinstance(default, bool) and "str" not in ann:
         return {"action": argparse.BooleanOptionalAction}, "on or off"
     if ann.startswith("int") or (isinstance(default, int) and not isinstance(default, bool) and ann in ("", "int")):
@@ -239,6 +252,15 @@ PARAMETER_HELP = {
                        "or a JSON object sent as it is",
     "details": "add finish_reason, prompt_tokens and completion_tokens columns",
     "schema_retries": "how many times a reply that does not match the schema is asked again",
+    "images": "an image column (or a JSON list of them) put in each row's message, for vision-language models",
+    "negative_prompt": "what the image should not show",
+    "width": "the image width in pixels (default: the model's)",
+    "height": "the image height in pixels (default: the model's)",
+    "seed": "auto (a seed derived from each input: reproducible and cached), an integer for every row, "
+            "or none (a fresh result every run, nothing cached)",
+    "num_inference_steps": "denoising steps: more is slower and usually better (default: the model's)",
+    "guidance_scale": "how closely the image follows the prompt (default: the model's)",
+    "prompt": "the instruction: a column, or one text for every row",
 }
 
 
@@ -365,6 +387,7 @@ class _LeadingInputs:
         # leading parameter name -> how the command line gives it
         self.handlers: dict[str, Callable[[], Any]] = {
             "col": self.main_column, "a": self.main_column,
+            "image": self.main_column, "audio": self.main_column, "text": self.main_column,
             "b": lambda: self.column_or_literal("other_column", "sentence", fallback_to_column=False),
             "question": lambda: self.column_or_literal("question_column", "question", fallback_to_column=True),
             "context": lambda: self.column_or_literal("context_column", "context", fallback_to_column=True),

@@ -16,11 +16,10 @@ from typing import Any
 
 from ..backends import backend_for
 from ..config import resolve_settings
-from ..formats.prompting import PromptTemplate, is_template
 from ..formats.structured import acceptance_schema, arrow_type, normalize_schema
 from ..formats.structured import response_format as _response_format
 from ..tasks.chat import DETAIL_FIELDS, ChatCompletion
-from .job import Input, Job, make_job, split_kwargs
+from .job import Input, Job, make_job, prompt_inputs, split_kwargs
 
 RESPONSE_FORMATS = ("auto", "openai", "tgi")
 # OpenAI chat parameters hf_frame controls itself: passing them would break the one-reply-per-row contract.
@@ -46,19 +45,37 @@ def _wire_model(model: str | None, settings: dict) -> tuple[str, dict]:
     return model, resolved
 
 
+def _image_inputs(images: Any) -> list[Input]:
+    """One input per image column: ``images`` is one column (a name, a Series, an Expr) or a list."""
+    if images is None:
+        return []
+    if isinstance(images, (list, tuple)):
+        if not images:
+            raise ValueError("chat: images is an empty list; pass an image column, a list of them, or None")
+        return [Input(f"images[{i}]", column) for i, column in enumerate(images)]
+    return [Input("images", images)]
+
+
 def _schema_name(schema: Any) -> str:
     name = getattr(schema, "__name__", None) if isinstance(schema, type) else None
     return name if isinstance(name, str) and _SCHEMA_NAME.match(name) else "output"
 
 
-def chat(prompt: Any, system: str | None = None, *, model: str | None = None, json_schema: Any = None,
-         response_format: str | dict = "auto", details: bool = False, schema_retries: int = 1,
-         parameters: dict | None = None, prefix: str | None = None, **sampling: Any) -> Job:
+def chat(prompt: Any, system: str | None = None, *, images: Any = None, model: str | None = None,
+         json_schema: Any = None, response_format: str | dict = "auto", details: bool = False,
+         schema_retries: int = 1, parameters: dict | None = None, prefix: str | None = None,
+         **sampling: Any) -> Job:
     """Chat completion per row. Outputs ``reply``, or one typed column per ``json_schema`` field.
 
     ``prompt``: a column name, or a template such as ``"Rate this review of {product}: {review}"``
     filled from the row's columns (``{{``/``}}`` for literal braces; a row with a missing value
     gets null outputs and sends nothing). ``system``: an optional system message for every row.
+
+    ``images``: an image column, or a list of them, for a vision-language model: each row's
+    images go in its user message after the prompt (as ``data:`` URIs; an http(s) URL as
+    itself). Cells are what the vision methods take (paths, URLs, bytes, PIL images, files); a
+    missing image gives null outputs, an unreadable one a row error. With images the prompt may
+    also be literal text asked of every row: ``df.hf.chat("Describe the photo.", images="photo")``.
 
     ``json_schema``: a JSON Schema dict, a pydantic model class, or ``{"field": type}``; the reply
     must be a JSON object matching it and is exploded into typed columns. A reply that is not
@@ -88,13 +105,10 @@ def chat(prompt: Any, system: str | None = None, *, model: str | None = None, js
     if not (isinstance(response_format, dict) or response_format in RESPONSE_FORMATS):
         raise ValueError(f"chat: response_format must be one of {RESPONSE_FORMATS} or a dict, got {response_format!r}")
 
-    template = None
-    if isinstance(prompt, str) and is_template(prompt):
-        template = PromptTemplate(prompt)  # a malformed template raises TemplateError here
-        inputs = [Input(f"prompt {{{column}}}", column) for column in template.columns]
+    image_inputs = _image_inputs(images)
+    template, inputs = prompt_inputs(prompt, literal_ok=bool(image_inputs))
+    if template is not None:
         prefix = prefix or "chat"
-    else:
-        inputs = [Input("prompt", prompt)]
 
     model, resolved = _wire_model(model, settings)
     schema = None
@@ -112,7 +126,8 @@ def chat(prompt: Any, system: str | None = None, *, model: str | None = None, js
     elif isinstance(response_format, dict):
         wire["response_format"] = response_format
 
-    job = make_job("chat", "chat-completion", inputs, model=model, parameters=None, wire=wire,
+    task = "image-text-to-text" if image_inputs else "chat-completion"
+    job = make_job("chat", task, inputs + image_inputs, model=model, parameters=None, wire=wire,
                    options={"schema": schema} if schema is not None else {}, prefix=prefix, settings=settings)
     accept = acceptance_schema(json_schema) if json_schema is not None else None
     view = {"template": template, "system": system or None, "details": details, "schema_retries": schema_retries,
