@@ -8,7 +8,7 @@
 Importing registers ``.hf`` on pandas and polars objects, for whichever of them is installed: at
 once when it is already imported, else as soon as it is. The methods (and pyarrow, httpx, aiohttp
 with them) load then, or on first use of ``METHODS``, ``last_run``, ``usage``, ``cache_info``,
-``clear_cache``, ``decode_mask`` or ``data``, so ``import hf_frame`` alone stays cheap (the
+``clear_cache``, ``decode_mask``, ``plan`` or ``data``, so ``import hf_frame`` alone stays cheap (the
 ``hf-frame --help`` command, a script that only configures settings).
 """
 
@@ -23,6 +23,7 @@ from . import _deferred
 from ._version import __version__
 from .config import Settings, configure, resolve_settings
 from .errors import (
+    BudgetExceeded,
     CacheError,
     CacheWarning,
     ConfigError,
@@ -48,6 +49,7 @@ _LAZY = {
     "data": None,  # the subpackage itself
     "decode_mask": ".formats.media",
     "last_run": ".runtime",
+    "plan": ".methods.plan",
     "usage": ".runtime",
 }
 
@@ -80,6 +82,7 @@ if importlib.util.find_spec("polars") is not None:
     _deferred.when_imported("polars", _register(".adapters.polars"))
 
 __all__ = [
+    "BudgetExceeded",
     "CacheError",
     "CacheWarning",
     "ConfigError",
@@ -100,6 +103,7 @@ __all__ = [
     "data",
     "decode_mask",
     "last_run",
+    "plan",
     "resolve_settings",
     "usage",
 ]

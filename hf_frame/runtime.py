@@ -138,6 +138,7 @@ def clear_cache(**settings) -> int:
 _stats_lock = threading.Lock()
 _last_run: dict[str, Any] = {}
 _usage_total: dict[str, int] = {}
+_usage_by_model: dict[tuple, dict[str, Any]] = {}
 
 
 def last_run() -> dict[str, Any]:
@@ -152,7 +153,10 @@ def last_run() -> dict[str, Any]:
 
     Methods whose answers report token counts (``chat``) add ``usage``: the tokens of the answers
     received by that call (cached rows cost 0), e.g. ``{'prompt_tokens': 812, 'completion_tokens': 95,
-    'total_tokens': 907}``.
+    'total_tokens': 907}``; ``cost``: their estimated price in US dollars (the router's price per
+    token for the provider that answered; None when unknown); and ``by_model``: the same per
+    provider and model, a list of ``{provider, model, requests, prompt_tokens, completion_tokens,
+    total_tokens, cost}``.
     """
     with _stats_lock:
         return dict(_last_run)
@@ -165,6 +169,13 @@ def record_run(stats: dict[str, Any]) -> None:
         _last_run.update(stats)
         for name, count in stats.get("usage", {}).items():
             _usage_total[name] = _usage_total.get(name, 0) + count
+        for row in stats.get("by_model", ()):
+            total = _usage_by_model.setdefault((row.get("provider"), row.get("model")), {
+                "provider": row.get("provider"), "model": row.get("model"), "cost": None})
+            for name, value in row.items():
+                if name in ("provider", "model") or value is None:
+                    continue
+                total[name] = (total.get(name) or 0) + value
 
 
 def update_last_run(**changes: Any) -> None:
@@ -173,13 +184,20 @@ def update_last_run(**changes: Any) -> None:
         _last_run.update(changes)
 
 
-def usage(reset: bool = False) -> dict[str, int]:
+def usage(reset: bool = False, *, by_model: bool = False) -> Any:
     """Tokens of every answer received in this process (summed over calls and polars batches).
 
     ``usage(reset=True)`` returns the totals and starts counting from zero again.
+    ``usage(by_model=True)`` gives them per provider and model, with their estimated cost in US
+    dollars (None when the router lists no price): a list of ``{provider, model, requests,
+    prompt_tokens, completion_tokens, total_tokens, cost}``, ready for ``pd.DataFrame(...)``.
+
+    >>> hf_frame.usage(by_model=True)  # doctest: +SKIP
+    [{'provider': 'groq', 'model': 'meta-llama/Llama-3.1-8B-Instruct', 'cost': 0.00011, 'requests': 40, ...}]
     """
     with _stats_lock:
-        totals = dict(_usage_total)
+        totals = [dict(row) for row in _usage_by_model.values()] if by_model else dict(_usage_total)
         if reset:
             _usage_total.clear()
+            _usage_by_model.clear()
     return totals
