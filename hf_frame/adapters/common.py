@@ -137,8 +137,10 @@ def select_rows(job: Job, frame: Any, ops: FrameOps) -> Any:
     """Run a ``returns_rows`` job on ``frame``: its rows (and those of its other frames) at the
     positions it selects, side by side, then its new columns."""
     frames = job_frames(job, frame, ops)
+    job = job.bind_frames({k: ops.columns(f) for k, f in frames.items()})
     resolved = resolve_all(job, frames, ops)
-    carried, new = output_layout(job, {k: ops.columns(f) for k, f in frames.items()}, resolved.names)
+    own = [name if inp.frame is None else None for name, inp in zip(resolved.names, job.inputs)]
+    carried, new = output_layout(job, {k: ops.columns(f) for k, f in frames.items()}, own)
     labels = ops.labels(frame)
     frame_labels = {k: ops.labels(f) for k, f in frames.items() if k is not None}
     selection = job.select(resolved.columns, labels=labels, error_column=new.get(ERROR_FIELD, ERROR_FIELD),
@@ -158,6 +160,7 @@ def select_rows(job: Job, frame: Any, ops: FrameOps) -> Any:
 def plan_job(job: Job, frame: Any, ops: FrameOps) -> Any:
     """``dry_run=True``: the job's :class:`~hf_frame.methods.plan.Plan` on ``frame``, sending nothing."""
     frames = job_frames(job, frame, ops)
+    job = job.bind_frames({k: ops.columns(f) for k, f in frames.items()})
     if job.table is FRAME:
         job = bind_frame_table(job, frame, resolve_all(job, {None: frame}, ops))
     resolved = resolve_all(job, frames, ops)

@@ -368,13 +368,13 @@ def _plan_on_whole_frame(job: Job, lf: pl.LazyFrame, columns: list[str]) -> pl.L
     itself, and jobs that return rows (search, filter, join...: the schema comes from
     :func:`common.output_layout`, so it is known before anything runs)."""
     schema = lf.collect_schema()
-    names = [inp.value if isinstance(inp.value, str) and inp.value in columns
+    schemas = {None: schema, **{name: _schema_of(other) for name, other in job.frames.items()}}
+    bound = job.bind_frames({k: list(v.names()) for k, v in schemas.items()})
+    names = [inp.value if isinstance(inp.value, str) and inp.value in columns and inp.frame is None
              else (inp.value.name or None) if isinstance(inp.value, pl.Series)
-             else _expr_name(inp.value) if isinstance(inp.value, pl.Expr) else None for inp in job.inputs]
+             else _expr_name(inp.value) if isinstance(inp.value, pl.Expr) else None for inp in bound.inputs]
     if job.returns_rows:
-        schemas = {None: schema, **{name: _schema_of(other) for name, other in job.frames.items()}}
-        carried, new = common.output_layout(job, {k: list(v.names()) for k, v in schemas.items()},
-                                            [n if inp.frame is None else None for n, inp in zip(names, job.inputs)])
+        carried, new = common.output_layout(bound, {k: list(v.names()) for k, v in schemas.items()}, names)
         out = pl.Schema([(name, schemas[frame][column]) for frame, column, name in carried]
                         + [(new[f.name], polars_dtype(f.type)) for f in job.selected_fields()])
         return lf.map_batches(lambda df: run_job_on_frame(job, df), schema=out, streamable=False)

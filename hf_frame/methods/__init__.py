@@ -15,8 +15,10 @@ from typing import Callable
 
 from .chat import chat
 from .embeddings import EmbedJob, RerankJob, SearchJob, embed, rerank, search
-from .job import ERROR_FIELD, FRAME, Input, Job, make_job
+from .job import ERROR_FIELD, FRAME, Input, Job, Selection, make_job
 from .media import caption, classify_audio, classify_image, detect, segment, transcribe, zero_shot_image
+from .operators import agg, cluster, dedup, filter, join, top_k
+from .plan import Plan, Stage
 from .text import (
     classify,
     fill_mask,
@@ -42,12 +44,15 @@ METHODS: dict[str, Callable[..., Job]] = {
         classify_image, classify_audio, zero_shot_image, detect, segment, caption, transcribe,
         # embeddings
         embed, search, rerank,
+        # table operators
+        filter, top_k, join, dedup, cluster, agg,
     )
 }
 
 __all__ = [
-    "ERROR_FIELD", "FRAME", "METHODS", "EmbedJob", "Input", "Job", "RerankJob", "SearchJob", "caption", "chat",
-    "classify", "classify_audio", "classify_image", "detect", "embed", "fill_mask", "generate", "make_job", "ner",
-    "qa", "rerank", "search", "segment", "similarity", "summarize", "table_qa", "table_to_dict", "transcribe",
-    "translate", "zero_shot", "zero_shot_image",
+    "ERROR_FIELD", "FRAME", "METHODS", "EmbedJob", "Input", "Job", "Plan", "RerankJob", "SearchJob", "Selection",
+    "Stage", "agg", "caption", "chat", "classify", "classify_audio", "classify_image", "cluster", "dedup", "detect",
+    "embed", "fill_mask", "filter", "generate", "join", "make_job", "ner", "qa", "rerank", "search", "segment",
+    "similarity", "summarize", "table_qa", "table_to_dict", "top_k", "transcribe", "translate", "zero_shot",
+    "zero_shot_image",
 ]

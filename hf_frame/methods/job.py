@@ -185,6 +185,11 @@ class Job:
         from); ``frame_labels`` the row labels of the other frames, for messages."""
         raise NotImplementedError(f"{self.method} computes a column per row; call run()")
 
+    def bind_frames(self, columns: dict[str | None, Sequence[str]]) -> Job:
+        """The job once the column names of its frames are known (``join`` decides there which frame
+        each of its prompt's columns comes from). Default: unchanged."""
+        return self
+
     def carried(self, frame: str | None, columns: Sequence[str]) -> list[str]:
         """The columns of ``frame`` (None: the frame the method is called on) a ``returns_rows``
         job's output carries: all of them by default."""
