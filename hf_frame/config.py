@@ -176,10 +176,16 @@ def configure(**settings: Any) -> Settings:
     unknown = set(settings) - set(_SETTING_NAMES)
     if unknown:
         raise ConfigError(f"unknown setting(s) {sorted(unknown)}; known: {list(_SETTING_NAMES)}")
+    before = dict(_session_overrides)
     if not settings:
         _session_overrides.clear()
     _session_overrides.update(settings)
-    return resolve_settings()
+    try:
+        return resolve_settings()
+    except ConfigError:  # an invalid value is not kept for later calls
+        _session_overrides.clear()
+        _session_overrides.update(before)
+        raise
 
 
 def is_setting(name: str) -> bool:

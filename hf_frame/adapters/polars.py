@@ -496,7 +496,10 @@ class ExprNamespace(_Namespace):
 
 def _expression_of(job_name: str):
     # Expr.hf methods keep the raw arguments (they decide which inputs the expression fills).
-    def method(self, *args, **kwargs):
+    def method(self, *args, dry_run: bool = False, **kwargs):
+        if dry_run:
+            raise TypeError(f"{job_name}: dry_run=True needs a frame or a series (an expression is only evaluated "
+                            f"by polars); call df.hf.{job_name}(..., dry_run=True)")
         return job_expression(job_name, self._expr, *args, **kwargs)
     return method
 

@@ -6,10 +6,11 @@ one, the pass is planned first (:mod:`.plan`: keys, cache, batches, tokens, pric
 * if the plan alone exceeds what is left of a budget, :class:`~hf_frame.errors.BudgetExceeded` is
   raised before anything is sent;
 * if the pass is priced or counted per token and what it will spend is not known to fit (the
-  replies' length is unknown), it is sent in waves: each wave is sized from the spending measured
-  so far to fit what is left, the tokens and cost of the answers are added up as they arrive, and
-  the call stops before the wave that would go over. The answers received are cached, so a rerun
-  with a higher budget sends only what is left.
+  replies' length is unknown), it is sent in waves: the first takes half of what the estimate
+  says fits, each next one what fits at the cost per request measured so far; the tokens and
+  cost of the answers are added up as they arrive, and the call stops before the request that
+  would go over. The answers received are cached, so a rerun with a higher budget sends only
+  what is left.
 
 A job's budget is shared by all its passes (``join``: the embeddings, then the chat requests) and,
 for polars lazy plans, by all the batches polars runs it on. Tokens are the prompt and completion
@@ -138,8 +139,9 @@ def _in_waves(method: str, meter: Meter, call: Call, rows: Sequence[tuple], labe
     per_request = _first_estimate(planned, stage)
     parts: list[tuple[list[int], engine.Outcome]] = []
     sent = 0
+    measured = False
     while True:
-        size = _wave_size(meter, per_request, call) if pending else 0
+        size = _wave_size(meter, per_request, call, measured) if pending else 0
         if pending and size == 0:
             name = _binding(meter, per_request)
             raise BudgetExceeded(
@@ -161,6 +163,7 @@ def _in_waves(method: str, meter: Meter, call: Call, rows: Sequence[tuple], labe
         sent += len(wave)
         if outcome.requests:
             per_request = {"max_tokens": tokens / outcome.requests, "max_cost": (cost or 0.0) / outcome.requests}
+            measured = True
         if not pending:
             break
     return _merge(len(rows), parts)
@@ -176,9 +179,9 @@ def _first_estimate(planned: planning.PassPlan, stage: planning.Stage) -> dict[s
     return {"max_tokens": tokens + out, "max_cost": cost * (1 if stage.cost_complete else 2)}
 
 
-def _wave_size(meter: Meter, per_request: dict[str, float], call: Call) -> int:
+def _wave_size(meter: Meter, per_request: dict[str, float], call: Call, measured: bool) -> int:
     """How many inputs the next wave may send: what is left of each budget over what one request
-    spends, at least one while something is left."""
+    spends (half of it while that is only estimated); 0 when not even one request fits."""
     size = call.settings.max_concurrency * _WAVE_FACTOR
     for name in ("max_tokens", "max_cost"):
         if meter.limits[name] is None:
@@ -188,7 +191,8 @@ def _wave_size(meter: Meter, per_request: dict[str, float], call: Call) -> int:
             return 0
         each = per_request.get(name) or 0.0
         if each > 0:
-            size = min(size, max(1, int(left / each)) if left >= each else 0)
+            fits = left / each
+            size = min(size, 0 if fits < 1 else max(1, int(fits if measured else fits / 2)))
     left_requests = meter.left("max_requests")
     return int(min(size, left_requests)) if left_requests != math.inf else size
 
