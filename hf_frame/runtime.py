@@ -170,12 +170,12 @@ def record_run(stats: dict[str, Any]) -> None:
         for name, count in stats.get("usage", {}).items():
             _usage_total[name] = _usage_total.get(name, 0) + count
         for row in stats.get("by_model", ()):
-            total = _usage_by_model.setdefault((row.get("provider"), row.get("model")), {
-                "provider": row.get("provider"), "model": row.get("model"), "cost": None})
+            key = (row.get("provider"), row.get("model"))
+            total = _usage_by_model.setdefault(key, {k: v if k in ("provider", "model") else None
+                                                     for k, v in row.items()})
             for name, value in row.items():
-                if name in ("provider", "model") or value is None:
-                    continue
-                total[name] = (total.get(name) or 0) + value
+                if name not in ("provider", "model") and value is not None:
+                    total[name] = (total.get(name) or 0) + value
 
 
 def update_last_run(**changes: Any) -> None:
@@ -193,7 +193,7 @@ def usage(reset: bool = False, *, by_model: bool = False) -> Any:
     prompt_tokens, completion_tokens, total_tokens, cost}``, ready for ``pd.DataFrame(...)``.
 
     >>> hf_frame.usage(by_model=True)  # doctest: +SKIP
-    [{'provider': 'groq', 'model': 'meta-llama/Llama-3.1-8B-Instruct', 'cost': 0.00011, 'requests': 40, ...}]
+    [{'provider': 'groq', 'model': 'meta-llama/Llama-3.1-8B-Instruct', 'requests': 40, ..., 'cost': 0.00011}]
     """
     with _stats_lock:
         totals = [dict(row) for row in _usage_by_model.values()] if by_model else dict(_usage_total)
