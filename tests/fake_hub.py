@@ -847,7 +847,7 @@ class FakeHub:
         self.max_batch = 32  # TEI's maximum batch (more inputs -> 413)
         self.endpoint_task = "feature-extraction"  # the task of POST / (a dedicated endpoint)
         self.zero_shot_list_form = False  # answer zero-shot as [{label, score}] instead
-        self.catalog = default_catalog()  # GET /v1/models: model -> provider entries with pricing
+        self.catalog = default_catalog()  # GET /v1/models: model -> provider entries with pricing (None: 404)
         self.catalog_requests: list[RequestRecord] = []  # the GET /v1/models received (not in requests)
         self.logprobs = True  # chat answers carry logprobs when the body asks (False: like providers that ignore it)
         self.requests: list[RequestRecord] = []
@@ -1041,6 +1041,8 @@ class FakeHub:
             self.catalog_requests.append(RequestRecord(
                 "GET", request.path, Headers((k.lower(), v) for k, v in request.headers.items()), body, None,
                 None, None, query=request.query_string))
+            if self.catalog is None:  # a server without the list
+                return _json_response({"error": "Not Found"}, 404)
             return _json_response(self._model_list())
         if request.method == "GET" and request.path.startswith("/api/models/"):  # the Hub API
             model = request.path[len("/api/models/"):]

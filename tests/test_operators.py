@@ -387,3 +387,32 @@ def test_every_operator_reruns_from_the_cache(hf):
     for a, b in zip(first, again):
         pd.testing.assert_frame_equal(a, b)
     assert json.dumps(hf_frame.last_run()["stages"]) .count('"requests": 0') == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# the command line
+
+
+def test_the_operators_on_the_command_line(hub, tmp_path, capsys):
+    from hf_frame import cli
+
+    left, right = tmp_path / "reviews.csv", tmp_path / "products.csv"
+    pd.DataFrame(LEFT).to_csv(left, index=False)
+    pd.DataFrame(RIGHT).to_csv(right, index=False)
+    common = ["--base-url", hub.base_url, "--retry-backoff", "0.001"]
+    status = cli.main(["join", str(left), "--right", str(right), "--prompt", PROMPT, "-k", "1", "--embed-model", BOW,
+                       "--dry-run", *common])
+    out, _ = capsys.readouterr()
+    assert status == 0 and out.startswith("plan of join: nothing sent") and hub.count() == 0
+    status = cli.main(["join", str(left), "--right", str(right), "--prompt", PROMPT, "-k", "1", "--embed-model", BOW,
+                       "-o", str(tmp_path / "pairs.csv"), *common])
+    assert status == 0 and len(chat_requests(hub)) == 5
+    pairs = pd.read_csv(tmp_path / "pairs.csv")
+    assert list(zip(pairs["id"], pairs["name"])) == [(1, "kettle"), (3, "lamp"), (5, "toaster")]
+    status = cli.main(["top-k", str(left), "--query", "kettle", "-k", "1", "--candidates", "2", "-c", "review", "--embed-model", BOW,
+                       *common])
+    out, _ = capsys.readouterr()
+    assert status == 0 and "great kettle" in out.splitlines()[2]
+    status = cli.main(["agg", str(left), "--prompt", "Summarise", "-c", "review", "--by", "id", *common])
+    out, _ = capsys.readouterr()
+    assert status == 0 and len(out.strip().splitlines()) == 2 + 5  # header, rule, one row per id

@@ -230,3 +230,13 @@ def test_last_run_and_usage_report_tokens_and_cost_per_provider_and_model(hf):
     # a model the router does not price: tokens, no cost
     pd.DataFrame({"q": ["z"]}).hf.chat("q", model="someone/unlisted")
     assert hf_frame.last_run()["cost"] is None and hf_frame.last_run()["usage"]["total_tokens"] > 0
+
+
+@pytest.mark.parametrize("catalog", [{}, None], ids=["empty list", "404"])
+def test_a_router_without_the_model_listed_has_no_prices(hf, catalog):
+    hf.catalog = catalog
+    plan = REVIEWS.hf.chat("review", dry_run=True)
+    assert plan.cost is None and "no price known" in plan.stages[0].note
+    pd.DataFrame({"q": ["a"]}).hf.chat("q")
+    assert hf_frame.last_run()["cost"] is None and hf_frame.last_run()["usage"]["total_tokens"] > 0
+    assert len(hf.catalog_requests) == 1  # asked once, remembered

@@ -8,8 +8,9 @@ The list is fetched once per router URL, like the model mapping (:mod:`.mapping`
 for the process and, beside the answer cache, in the providers' SQLite file for :data:`TTL` seconds.
 Nothing is fetched for ``endpoint=`` and ``provider="local"`` calls, when the settings carry a
 ``client=``/``transport=`` (the user's own wire: a stored list is still used), or offline
-(``HF_HUB_OFFLINE``) unless the router is on this machine. A failed fetch is retried after
-:data:`.mapping.RETRY_AFTER` seconds; meanwhile prices are unknown (None), never guessed.
+(``HF_HUB_OFFLINE``) unless the router is on this machine. A server without the list (404) has no
+prices for :data:`TTL` seconds; another failure is retried after :data:`.mapping.RETRY_AFTER`
+seconds. Unknown prices are None, never guessed.
 """
 
 from __future__ import annotations
@@ -115,9 +116,13 @@ async def _load(base: str, settings: Settings) -> dict[str, list[Price]] | None:
                                     task="model list", model=None)
         models = parse(reply.body)
     except RequestError as exc:
-        log.warning("could not read the router's model list (prices) from %s: %s", base, exc)
-        _memo[base] = (time.time() + RETRY_AFTER, None)
-        return None
+        if exc.status == 404:  # a server with no model list (a mirror, a proxy): no prices, asked again tomorrow
+            log.info("%s lists no models (404): costs are unknown", base)
+            models = {}
+        else:
+            log.warning("could not read the router's model list (prices) from %s: %s", base, exc)
+            _memo[base] = (time.time() + RETRY_AFTER, None)
+            return None
     at = time.time()
     _memo[base] = (at + TTL, models)
     if store is not None:
