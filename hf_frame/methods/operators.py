@@ -204,7 +204,7 @@ def _kmeans_numpy(x: np.ndarray, k: int, seed: int, max_iter: int, n_init: int) 
 # shared pieces
 
 
-def _judge_call(method: str, system: str | None, model: str | None, return_scores: bool, sampling: dict) -> Call:
+def _judge_call(system: str | None, model: str | None, return_scores: bool, sampling: dict) -> Call:
     """The chat call asking a yes/no question per prompt (``{"answer": bool}``; with
     ``return_scores``, logprobs are requested and P(yes) kept)."""
     extra = {"logprobs": True, "top_logprobs": 5} if return_scores else {}
@@ -409,7 +409,7 @@ def filter(prompt: Any, system: str | None = None, *, model: str | None = None, 
         inputs = [Input(f"prompt {{{c}}}", c) for c in template.columns]
     else:
         template, inputs = None, [Input("prompt", prompt)]
-    call = _judge_call("filter", system, model, return_scores, {**extra, **settings})
+    call = _judge_call(system, model, return_scores, {**extra, **settings})
     return FilterJob(method="filter", calls=[call], inputs=inputs, prefix=prefix or "filter", template=template,
                      return_scores=bool(return_scores))
 
@@ -551,7 +551,7 @@ def top_k(query: str, k: int, col: Any, *, candidates: int | None = None, rank: 
             raise TypeError(f"top_k: unexpected keyword argument(s) {sorted(extra)} (rank='rerank')")
         ranker = rerank(query, col, model=model, **settings).calls[0]
     else:
-        ranker = _judge_call("top_k", system, model, True, {**extra, **settings})
+        ranker = _judge_call(system, model, True, {**extra, **settings})
     return TopKJob(method="top_k", calls=[embedder.calls[0]], inputs=[Input("col", col)], prefix=prefix, query=query,
                    k=k, candidates=candidates, rank=rank, embedder=embedder, ranker=ranker)
 
@@ -761,7 +761,7 @@ def join(right: Any, prompt: str, *, on_left: str | None = None, on_right: str |
         raise MissingColumnError(f"join: on_right={on_right!r} is not a column of the right frame; it has "
                                  f"{right_columns}", [on_right])
     settings, extra = split_kwargs(sampling, api=("max_tokens",))
-    call = _judge_call("join", system, model, return_scores, {**extra, **settings})
+    call = _judge_call(system, model, return_scores, {**extra, **settings})
     embedder = None if exhaustive else _embedder("join", on_left, embed_model, _embed_settings(settings, embed_endpoint))
     return JoinJob(method="join", calls=[call], inputs=[], prefix=prefix or "join", frames={"right": right},
                    template=template, placeholders=placeholders, on_left=on_left, on_right=on_right, k=k,
