@@ -147,6 +147,7 @@ def add_run_source(source: Callable[[], None]) -> None:
     (the Dask adapter adds its workers' counts this way)."""
     if source not in _run_sources:
         _run_sources.append(source)
+_usage_by_model: dict[tuple, dict[str, Any]] = {}
 
 
 def last_run() -> dict[str, Any]:
@@ -163,7 +164,10 @@ def last_run() -> dict[str, Any]:
 
     Methods whose answers report token counts (``chat``) add ``usage``: the tokens of the answers
     received by that call (cached rows cost 0), e.g. ``{'prompt_tokens': 812, 'completion_tokens': 95,
-    'total_tokens': 907}``.
+    'total_tokens': 907}``; ``cost``: their estimated price in US dollars (the router's price per
+    token for the provider that answered; None when unknown); and ``by_model``: the same per
+    provider and model, a list of ``{provider, model, requests, prompt_tokens, completion_tokens,
+    total_tokens, cost}``.
     """
     for source in list(_run_sources):
         source()
@@ -185,6 +189,13 @@ def record_run(stats: dict[str, Any]) -> None:
         _thread_stats.last = dict(stats)
         for name, count in stats.get("usage", {}).items():
             _usage_total[name] = _usage_total.get(name, 0) + count
+        for row in stats.get("by_model", ()):
+            key = (row.get("provider"), row.get("model"))
+            total = _usage_by_model.setdefault(key, {k: v if k in ("provider", "model") else None
+                                                     for k, v in row.items()})
+            for name, value in row.items():
+                if name not in ("provider", "model") and value is not None:
+                    total[name] = (total.get(name) or 0) + value
 
 
 def update_last_run(**changes: Any) -> None:
@@ -194,13 +205,20 @@ def update_last_run(**changes: Any) -> None:
         getattr(_thread_stats, "last", {}).update(changes)
 
 
-def usage(reset: bool = False) -> dict[str, int]:
+def usage(reset: bool = False, *, by_model: bool = False) -> Any:
     """Tokens of every answer received in this process (summed over calls and polars batches).
 
     ``usage(reset=True)`` returns the totals and starts counting from zero again.
+    ``usage(by_model=True)`` gives them per provider and model, with their estimated cost in US
+    dollars (None when the router lists no price): a list of ``{provider, model, requests,
+    prompt_tokens, completion_tokens, total_tokens, cost}``, ready for ``pd.DataFrame(...)``.
+
+    >>> hf_frame.usage(by_model=True)  # doctest: +SKIP
+    [{'provider': 'groq', 'model': 'meta-llama/Llama-3.1-8B-Instruct', 'requests': 40, ..., 'cost': 0.00011}]
     """
     with _stats_lock:
-        totals = dict(_usage_total)
+        totals = [dict(row) for row in _usage_by_model.values()] if by_model else dict(_usage_total)
         if reset:
             _usage_total.clear()
+            _usage_by_model.clear()
     return totals

@@ -89,7 +89,7 @@ def chat(prompt: Any, system: str | None = None, *, images: Any = None, model: s
     keywords are sampling parameters sent in the body (``max_tokens``, ``temperature``, ``seed``,
     ``top_p``, ``stop``...) or settings (``endpoint``, ``provider``, ``max_concurrency``...).
     """
-    settings, extra = split_kwargs(sampling)
+    settings, extra = split_kwargs(sampling, api=("max_tokens",))
     wire = {**extra, **(parameters or {})}
     for name, why in _RESERVED.items():
         if name in wire:
