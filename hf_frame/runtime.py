@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
+import contextvars
 import threading
-from typing import Any, Awaitable, Callable, Coroutine, TypeVar
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Awaitable, Callable, Coroutine, TypeVar
 
 from .cache import Cache, MemoryCache, SQLiteCache
 from .config import Settings, resolve_settings
@@ -91,9 +94,81 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 # ---------------------------------------------------------------------------------------------
-# in-flight requests: key -> future of (result, error), for requests being sent right now by any
-# call. Only touched on the loop thread, so it needs no lock.
-inflight: dict[str, asyncio.Future] = {}
+# in-flight requests: key -> the engine's sender that is sending it right now, for any call (a
+# call that needs the same input waits for that sender's answer). Only touched on the loop
+# thread, so it needs no lock.
+inflight: dict[str, Any] = {}
+
+
+# ---------------------------------------------------------------------------------------------
+# per-call meters: what the requests of one call cost, counted where they happen
+
+
+@dataclass
+class Meter:
+    """Counts of one engine call, filled by the layers below it (every HTTP attempt counts)."""
+
+    requests: int = 0  # attempts sent, retries and re-asks included
+
+
+_meter: contextvars.ContextVar[Meter | None] = contextvars.ContextVar("hf_frame_meter", default=None)
+# The work slot (see :class:`Permit`) the current task holds, if any.
+_permit: contextvars.ContextVar[Permit | None] = contextvars.ContextVar("hf_frame_permit", default=None)
+
+
+def use_meter(meter: Meter) -> contextvars.Token:
+    """Count the requests of the current task (and the tasks it starts) on ``meter``."""
+    return _meter.set(meter)
+
+
+def count_request() -> None:
+    """One request attempt is about to be sent (called by the backends)."""
+    meter = _meter.get()
+    if meter is not None:
+        meter.requests += 1
+
+
+class Permit:
+    """One of a call's ``max_concurrency`` work slots, held by one of its workers.
+
+    A worker holds it while it builds and sends a request; a retry wait gives it back
+    (:func:`slot_released`) so another batch can go out meanwhile, and takes it again after.
+    """
+
+    __slots__ = ("_gate", "held")
+
+    def __init__(self, gate: asyncio.Semaphore) -> None:
+        self._gate, self.held = gate, False
+
+    async def acquire(self) -> None:
+        if not self.held:
+            await self._gate.acquire()
+            self.held = True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self._gate.release()
+
+
+def hold(permit: Permit) -> None:
+    """Mark ``permit`` as the work slot of the current task."""
+    _permit.set(permit)
+
+
+@contextlib.asynccontextmanager
+async def slot_released() -> AsyncIterator[None]:
+    """Around a wait (a retry backoff): the current task's work slot is free meanwhile.
+
+    If the wait is interrupted (the call is cancelled), the slot is not taken again.
+    """
+    permit = _permit.get()
+    if permit is None or not permit.held:
+        yield
+        return
+    permit.release()
+    yield
+    await permit.acquire()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,12 +8,15 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from ..core.columns import Repeat
 from ..methods import FRAME, METHODS, Job, table_to_dict
 
 
 @dataclass
 class ResolvedInputs:
-    """Per input: its values (one per row), its column name (None for a literal), literal or not."""
+    """Per input: its column (one value per row: a Series, an Arrow array, a list, or a
+    :class:`~hf_frame.core.columns.Repeat` for a literal), its column name (None for a literal),
+    literal or not."""
 
     columns: list[Sequence[Any]]
     names: list[str | None]
@@ -39,7 +42,7 @@ def resolve_inputs(job: Job, *, n_rows: int, columns: Sequence[str], get_column:
         elif isinstance(value, str) and value in columns:
             out.columns.append(get_column(value)), out.names.append(value), out.literal.append(False)
         elif inp.literal_ok and not isinstance(value, (list, tuple, dict, set)):
-            out.columns.append([value] * n_rows), out.names.append(None), out.literal.append(True)
+            out.columns.append(Repeat(value, n_rows)), out.names.append(None), out.literal.append(True)
         elif isinstance(value, (list, tuple, set)):
             raise TypeError(f"{job.method}: {inp.arg} takes one column name, got {type(value).__name__} {value!r}; "
                             "call the method once per column")

@@ -23,8 +23,9 @@ from . import common
 
 
 def _as_values(value: Any):
+    # The Series itself: the engine factorizes it (Arrow-backed columns without a Python object per row).
     if isinstance(value, pd.Series):
-        return (None if value.name is None else str(value.name)), value.tolist()
+        return (None if value.name is None else str(value.name)), value
     return None
 
 
@@ -37,11 +38,11 @@ def run_job_on_frame(job: Job, df: pd.DataFrame) -> pd.DataFrame:
     """Run ``job`` on ``df``; a new frame with the output columns appended (``df`` is not modified)."""
     if job.returns_rows:
         return _select_rows(job, df)
-    resolved = common.resolve_inputs(job, n_rows=len(df), columns=list(df.columns), get_column=lambda c: df[c].tolist(),
+    resolved = common.resolve_inputs(job, n_rows=len(df), columns=list(df.columns), get_column=lambda c: df[c],
                                      as_values=_as_values)
     job = common.bind_frame_table(job, df, resolved)
     names = job.output_names(resolved.names, [str(c) for c in df.columns])
-    result = job.run(job.arrange(resolved.columns, resolved.literal), labels=df.index.tolist(),
+    result = job.run(job.arrange(resolved.columns, resolved.literal), labels=df.index,
                      error_column=names["error"], input_names=common.input_names(job, resolved))
     out = df.copy(deep=False)
     for i, field in enumerate(result.type):
@@ -57,7 +58,7 @@ def run_job_on_series(job: Job, series: pd.Series) -> pd.DataFrame:
     resolved = common.resolve_inputs(job, n_rows=len(series), columns=[], get_column=lambda c: [], as_values=_as_values)
     job = common.bind_frame_table(job, frame, resolved)
     names = common.input_names(job, resolved)
-    result = job.run(job.arrange(resolved.columns, resolved.literal), labels=series.index.tolist(),
+    result = job.run(job.arrange(resolved.columns, resolved.literal), labels=series.index,
                      error_column="error", input_names=names)
     return pd.DataFrame({f.name: _to_pandas(result.field(i), series.index) for i, f in enumerate(result.type)},
                         index=series.index)

@@ -131,6 +131,7 @@ async def send(request: Request, settings: Settings, *, task: str, model: str | 
         async with gate:
             if pace is not None:
                 await pace.acquire()
+            runtime.count_request()
             try:
                 response = await _post(request, headers, settings)
             except WireTimeout:
@@ -160,5 +161,8 @@ async def send(request: Request, settings: Settings, *, task: str, model: str | 
         if attempt >= settings.max_retries:
             tries = f" after {attempt + 1} attempts" if attempt else ""
             raise RowRequestError(f"{where} failed{tries}: {problem}", status=status, task=task, model=model or "")
-        await asyncio.sleep(wait if wait is not None else retry.backoff(attempt, settings.retry_backoff))
+        # The wait holds no slot: neither this semaphore (released above) nor the calling
+        # engine worker's, so other requests go out meanwhile.
+        async with runtime.slot_released():
+            await asyncio.sleep(wait if wait is not None else retry.backoff(attempt, settings.retry_backoff))
         attempt += 1
