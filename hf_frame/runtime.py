@@ -17,9 +17,10 @@ import asyncio
 import atexit
 import contextlib
 import contextvars
+import gc
 import threading
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Awaitable, Callable, Coroutine, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Callable, Coroutine, Iterator, TypeVar
 
 from .cache import Cache, MemoryCache, SQLiteCache
 from .config import Settings, resolve_settings
@@ -98,6 +99,38 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 # call that needs the same input waits for that sender's answer). Only touched on the loop
 # thread, so it needs no lock.
 inflight: dict[str, Any] = {}
+
+
+# ---------------------------------------------------------------------------------------------
+# bulk work without the cyclic garbage collector
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_was_enabled = False
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a block creates many objects at once.
+
+    Decoding 100,000 cached answers creates ~300,000 lists and dicts; the collector, triggered
+    every 700 allocations, then dominates (measured: bulk ``json.loads`` of 100,000 answers
+    3.5x faster with it paused). Nothing made meanwhile is garbage, so nothing is lost; pauses
+    from several threads nest, and the collector's previous state is restored after the last.
+    """
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -128,15 +128,8 @@ async def execute_factorized(call: Call, inputs: Factorized, labels: Sequence[An
     sender = _Sender(call, plan, writer)
     meter = runtime.Meter()
     runtime.use_meter(meter)  # this task's context: the workers it starts count on it too
-    # Claim every key before reading the cache: an answer another call publishes meanwhile is
-    # either still claimed by it (we wait for it) or already in the cache (we read it).
-    mine, theirs = sender.claim(range(plan.n_keys))
     try:
-        if cache is not None:
-            stored = await asyncio.to_thread(_lookup, cache, task, plan.slot_keys, writer.unwritten())
-        else:
-            stored = {}
-        plan.fill_cached(stored)
+        stored, theirs = await _read_cache(cache, writer, plan, sender)
         looked_up = time.perf_counter()
         outcome = plan.outcome
         outcome.cached = len(stored)
@@ -144,15 +137,13 @@ async def execute_factorized(call: Call, inputs: Factorized, labels: Sequence[An
             call, total=outcome.rows, cached=int(plan.weight[list(stored)].sum()) if stored else 0)
         if plan.failed_rows:
             progress.advance(plan.failed_rows, sent=False, failed=True)
-        mine = sender.publish_cached(mine)
-        theirs = [(slot, future) for slot, future in theirs if not plan.cached[slot]]
         try:
-            await sender.run(mine, theirs)
+            await sender.run(sender.mine, theirs)
         finally:
             progress.close()
             outcome.requests = meter.requests
     finally:
-        sender.release(mine)
+        sender.release(sender.mine)
     sent = time.perf_counter()
     if writer is not None:
         await writer.settle(FLUSH_WAIT)
@@ -164,95 +155,132 @@ async def execute_factorized(call: Call, inputs: Factorized, labels: Sequence[An
     return outcome
 
 
+async def _read_cache(cache: Any, writer: _CacheWriter | None, plan: _Plan, sender: _Sender
+                      ) -> tuple[dict[int, Any], list[tuple[int, asyncio.Future]]]:
+    """Fill the cached slots, claim the others (``sender.mine``); returns the cached results and
+    the slots another call is sending (with a future of its answer)."""
+    stored: dict[int, Any] = {}
+    written = writer.written if writer is not None else 0
+    if writer is not None:
+        stored = await asyncio.to_thread(_lookup, cache, plan.task, plan, None, writer.unwritten())
+        plan.fill_cached(stored)
+    sender.mine, theirs = sender.claim(plan.missing())
+    if writer is not None and sender.mine and (writer.written != written or writer.pending or writer.writing):
+        # Another call wrote answers while we read: the ones we just claimed may be among them.
+        late = await asyncio.to_thread(_lookup, cache, plan.task, plan, sender.mine, writer.unwritten())
+        plan.fill_cached(late)
+        stored.update(late)
+        sender.mine = sender.publish_cached(sender.mine)
+        theirs = [(slot, future) for slot, future in theirs if not plan.cached[slot]]
+    return stored, theirs
+
+
 # ---------------------------------------------------------------------------------------------
 # the distinct inputs of one call
 
 
 class _Plan:
-    """Slots of one call: their items, keys, results, errors and row weights."""
+    """The slots of one call: their items, keys, results, errors and row weights.
+
+    A slot is one distinct request (its key) or one input that failed before any request
+    (a :class:`RowFailure`, after the keyed slots). ``value_slots`` maps each distinct input
+    combination to its slot, ``codes`` each row (-1: null output, nothing to do).
+    """
 
     def __init__(self, call: Call, inputs: Factorized) -> None:
         self.call, self.task, self.inputs = call, call.task, inputs
-        self.items: list[Any] = []  # per slot
-        self.slot_keys: list[str | None] = []  # per slot (None: a failure, no request)
+        self.items: list[Any] = []  # per slot (None for failures)
+        self.slot_keys: list[str | None] = []  # per slot (None for failures)
+        self.key_slots: dict[str, int] = {}
+        self.n_keys = 0
         self.results: list[Any] = []
         self.errors: list[str | None] = []
-        self.shareable: bytearray = bytearray()  # per slot: may a waiting call take this answer?
+        self.shareable = bytearray()  # per slot: may a waiting call take this error as its answer?
+        self.cached = bytearray()  # per slot: answered from the cache
         self.value_slots = np.full(len(inputs.values), -1, dtype=np.int64)
-        self.weight = np.zeros(0, dtype=np.int64)
         self.codes = np.zeros(0, dtype=np.int64)
+        self.weight = np.zeros(0, dtype=np.int64)  # per slot: its rows
         self.failed_rows = 0
-        self._pending_items: list[Any] = []  # prepared items of the distinct values, before keys
-        self._present: list[int] = []  # distinct values whose item is pending
+        self._outcome: Outcome | None = None
+        self._items: list[Any] = []  # per distinct value, until the keys are made
+        self._present: list[int] = []  # distinct values with an item to send
 
     @classmethod
     def prepare(cls, call: Call, inputs: Factorized, labels: Sequence[Any] | None) -> _Plan:
+        """``task.prepare`` once per distinct input combination (its first row names it)."""
         plan = cls(call, inputs)
-        prepare, task = plan.task.prepare, plan.task
+        prepare = plan.task.prepare
         firsts = inputs.first.tolist()
-        items = []
-        for j, values in enumerate(inputs.values):
-            row = firsts[j] if labels is None else labels[firsts[j]]
-            items.append(prepare(call, values, row))
-        plan._pending_items = items
+        if labels is not None:
+            firsts = [labels[i] for i in firsts]
+        with runtime.gc_paused():
+            items = [prepare(call, values, row) for values, row in zip(inputs.values, firsts)]
+        plan._items = items
         plan._present = [j for j, item in enumerate(items) if item is not None and not isinstance(item, RowFailure)]
-        plan._resolve = type(task).resolve_items is not Task.resolve_items
         return plan
 
     async def resolve(self) -> None:
-        if self._resolve and self._present:
-            resolved = await self.task.resolve_items(self.call, [self._pending_items[j] for j in self._present])
-            for j, item in zip(self._present, resolved):
-                self._pending_items[j] = item
-            self._present = [j for j in self._present if not isinstance(self._pending_items[j], RowFailure)]
+        """The task's async resolution of the items (media: content hashes), if it has one."""
+        if type(self.task).resolve_items is Task.resolve_items or not self._present:
+            return
+        resolved = await self.task.resolve_items(self.call, [self._items[j] for j in self._present])
+        for j, item in zip(self._present, resolved):
+            self._items[j] = item
+        self._present = [j for j in self._present if not isinstance(self._items[j], RowFailure)]
 
     def make_keys(self) -> None:
         """Keys of the items; equal keys share a slot; failures get a slot each. Then row -> slot."""
-        call, items = self.call, self._pending_items
+        with runtime.gc_paused():
+            self._make_keys()
+
+    def _make_keys(self) -> None:
+        call, items, present = self.call, self._items, self._present
         maker = keys.KeyMaker(task=self.task.name, model=call.model, route=call.route,
                               parameters=[call.parameters, call.options])
-        present = self._present
-        slot_of: dict[str, int] = {}
-        value_slots = self.value_slots
-        slot_keys, slot_items = self.slot_keys, self.items
-        for j, key in zip(present, maker.keys([items[j] for j in present])):
-            slot = slot_of.get(key)
-            if slot is None:
-                slot = slot_of[key] = len(slot_keys)
-                slot_keys.append(key)
-                slot_items.append(items[j])
-            value_slots[j] = slot
-        self.key_slots = slot_of
+        present_items = [items[j] for j in present]
+        all_keys = maker.keys(present_items)
+        key_slots = dict(zip(all_keys, range(len(all_keys))))
+        if len(key_slots) == len(all_keys):  # the usual case: distinct inputs, distinct keys
+            self.slot_keys, self.items = all_keys, present_items
+            self.value_slots[present] = np.arange(len(present), dtype=np.int64)
+        else:  # some distinct values make the same item (or the same media content)
+            key_slots = {}
+            for j, key, item in zip(present, all_keys, present_items):
+                slot = key_slots.get(key)
+                if slot is None:
+                    slot = key_slots[key] = len(self.slot_keys)
+                    self.slot_keys.append(key)
+                    self.items.append(item)
+                self.value_slots[j] = slot
+        self.key_slots = key_slots
+        self.n_keys = n_keys = len(self.slot_keys)
         failures = [j for j, item in enumerate(items) if isinstance(item, RowFailure)]
-        n_keys = len(slot_keys)
-        self.results = [None] * (n_keys + len(failures))
-        self.errors = [None] * (n_keys + len(failures))
-        self.shareable = bytearray(n_keys + len(failures))
+        total = n_keys + len(failures)
+        self.results, self.errors = [None] * total, [None] * total
+        self.shareable, self.cached = bytearray(total), bytearray(total)
         for offset, j in enumerate(failures):
-            value_slots[j] = n_keys + offset
+            self.value_slots[j] = n_keys + offset
             self.errors[n_keys + offset] = items[j].message
-            slot_keys.append(None)
-            slot_items.append(None)
-        self._pending_items = self._present = []  # the slots hold what is needed now
+        self.slot_keys = self.slot_keys + [None] * len(failures)
+        self.items = self.items + [None] * len(failures)
+        self._items = self._present = []  # the slots hold what is needed from here on
         codes = self.inputs.codes
-        row_slots = np.full(len(codes), -1, dtype=np.int64)
+        rows = np.full(len(codes), -1, dtype=np.int64)
         present_rows = codes >= 0
-        row_slots[present_rows] = value_slots[codes[present_rows]]
-        self.codes = row_slots
-        self.weight = np.bincount(row_slots[row_slots >= 0], minlength=len(slot_keys)).astype(np.int64)
+        rows[present_rows] = self.value_slots[codes[present_rows]]
+        self.codes = rows
+        self.weight = np.bincount(rows[rows >= 0], minlength=total).astype(np.int64)
         self.failed_rows = int(self.weight[n_keys:].sum())
-        self.n_keys = n_keys
 
     def fill_cached(self, stored: dict[int, Any]) -> None:
-        self.cached = bytearray(self.n_keys)
         for slot, result in stored.items():
             self.results[slot] = result
             self.cached[slot] = 1
 
-    def missing(self) -> list[int]:
-        """Slots with a key and no cached answer, in order."""
+    def missing(self, slots: Iterable[int] | None = None) -> list[int]:
+        """Slots with a key and no cached answer (of ``slots``, default all), in order."""
         cached = self.cached
-        return [s for s in range(self.n_keys) if not cached[s]]
+        return [s for s in (range(self.n_keys) if slots is None else slots) if not cached[s]]
 
     def failed(self) -> int:
         """Rows with an error."""
@@ -261,28 +289,28 @@ class _Plan:
 
     @property
     def outcome(self) -> Outcome:
-        out = getattr(self, "_outcome", None)
-        if out is None:
-            out = self._outcome = Outcome(
+        if self._outcome is None:
+            self._outcome = Outcome(
                 codes=self.codes, slot_results=self.results, slot_errors=self.errors, value_slots=self.value_slots,
                 rows=int(self.weight.sum()), unique=self.n_keys, slot_keys=self.slot_keys)
-        return out
+        return self._outcome
 
 
-def _lookup(cache: Any, task: Any, slot_keys: list[str | None], unwritten: dict[str, bytes]) -> dict[int, Any]:
-    """Slot -> decoded cached result, for the slots whose key the cache (or the answers still
-    being written to it) holds. Runs in a worker thread."""
-    wanted = [k for k in slot_keys if k is not None]
-    if not wanted:
+def _lookup(cache: Any, task: Any, plan: _Plan, slots: list[int] | None, unwritten: dict[str, bytes]) -> dict[int, Any]:
+    """Slot -> decoded cached result, for the slots (default: every keyed slot) whose key the
+    cache, or the answers still being written to it, holds. Runs in a worker thread."""
+    keys_ = plan.slot_keys[: plan.n_keys] if slots is None else [plan.slot_keys[s] for s in slots]
+    if not keys_:
         return {}
-    found = cache.get_many(sorted(wanted) if len(wanted) > _SORT_KEYS_ABOVE else wanted)
+    found = cache.get_many(sorted(keys_) if len(keys_) > _SORT_KEYS_ABOVE else keys_)
     if unwritten:
-        found.update((k, unwritten[k]) for k in wanted if k in unwritten)
+        found.update((k, unwritten[k]) for k in keys_ if k in unwritten)
     if not found:
         return {}
-    slots = [s for s, k in enumerate(slot_keys) if k is not None and k in found]
-    decoded = task.decode_many([found[slot_keys[s]] for s in slots])
-    return {s: r for s, r in zip(slots, decoded) if r is not UNREADABLE}
+    key_slots = plan.key_slots
+    with runtime.gc_paused():
+        decoded = task.decode_many(list(found.values()))
+        return {key_slots[k]: r for k, r in zip(found, decoded) if r is not UNREADABLE}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -302,6 +330,7 @@ class _Sender:
         self.client_errors: dict[str, int] = {}
         self.waiters: dict[str, asyncio.Future] = {}  # key -> future of another call waiting for it
         self.published = bytearray(len(plan.slot_keys))
+        self.mine: list[int] = []  # the slots this call claimed to send
 
     # -- single-flight -----------------------------------------------------------------------
     def claim(self, slots: Iterable[int]) -> tuple[list[int], list[tuple[int, asyncio.Future]]]:
@@ -539,6 +568,7 @@ class _CacheWriter:
         self.cache = cache
         self.pending: dict[str, bytes] = {}
         self.writing: dict[str, bytes] = {}  # the batch a thread is writing now
+        self.written = 0  # writes completed
         self.task: asyncio.Task | None = None
         self.warned = False
 
@@ -573,6 +603,7 @@ class _CacheWriter:
             else:
                 delay = 0.05
                 self.warned = False
+                self.written += 1
             finally:
                 self.writing = {}
 

@@ -129,7 +129,8 @@ class Job:
         else:
             results, errors = self._merge(outcomes, len(inputs.values))
             codes = inputs.codes
-        data = columns_.expand(self.call.task.build_array(self.call, results), codes)
+        with runtime.gc_paused():  # to_row makes a dict per distinct input
+            data = columns_.expand(self.call.task.build_array(self.call, results), codes)
         error_array = columns_.expand(pa.array(errors, type=pa.string()), codes)
         built = time.perf_counter() - started
         failed = len(error_array) - error_array.null_count
