@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import contextlib
 import contextvars
 import gc
+import signal
 import threading
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Awaitable, Callable, Coroutine, Iterator, TypeVar
@@ -66,6 +68,10 @@ def get_loop() -> asyncio.AbstractEventLoop:
             ready = threading.Event()
 
             def serve() -> None:
+                # Ctrl-C is for the caller's thread: the loop thread (and the worker threads it
+                # starts, which inherit its mask) never takes SIGINT from the main thread.
+                if hasattr(signal, "pthread_sigmask"):
+                    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
                 asyncio.set_event_loop(loop)
                 loop.call_soon(ready.set)
                 loop.run_forever()
@@ -77,20 +83,40 @@ def get_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
+_POLL = 0.1  # seconds between checks for Ctrl-C while a caller waits for the loop
+_STOP_WAIT = 1.0  # how long an interrupted caller lets the call stop cleanly before raising
+
+
 def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` on the shared loop and wait for its result (from any thread but the loop's).
 
-    KeyboardInterrupt while waiting cancels the coroutine, so an interrupted notebook cell
-    stops sending; results that already arrived are cached.
+    Ctrl-C (KeyboardInterrupt, Jupyter's interrupt) while waiting cancels the coroutine: sending
+    stops, requests in flight are cancelled, the answers that already arrived are cached, and
+    the KeyboardInterrupt is raised within a second. (The wait wakes up every 0.1 s to let
+    Python run its signal handlers: a blocked lock wait does not see a signal another thread
+    received.)
     """
     loop = get_loop()
     if threading.current_thread() is _thread:
         raise RuntimeError("hf_frame.runtime.run() called from the runner loop itself; await instead")
-    future = asyncio.run_coroutine_threadsafe(coro, loop)
+    stopped = threading.Event()
+
+    async def guarded() -> T:
+        try:
+            return await coro
+        finally:
+            stopped.set()
+
+    future = asyncio.run_coroutine_threadsafe(guarded(), loop)
     try:
-        return future.result()
+        while True:
+            try:
+                return future.result(timeout=_POLL)
+            except concurrent.futures.TimeoutError:
+                continue
     except BaseException:
         future.cancel()
+        stopped.wait(_STOP_WAIT)  # cancelled requests closed, answers so far queued for the cache
         raise
 
 

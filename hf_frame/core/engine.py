@@ -115,7 +115,6 @@ async def execute(call: Call, rows: Sequence[tuple], labels: Sequence[Any] | Non
 async def execute_factorized(call: Call, inputs: Factorized, labels: Sequence[Any] | None = None) -> Outcome:
     """Compute ``call`` for every distinct input combination of ``inputs`` (see the module docstring)."""
     started = time.perf_counter()
-    task = call.task
     # CPU work on every distinct value runs in a worker thread, so the loop keeps serving the
     # requests of other calls meanwhile.
     plan = await asyncio.to_thread(_Plan.prepare, call, inputs, labels)
@@ -623,6 +622,15 @@ class _CacheWriter:
 
 
 _writers: dict[int, _CacheWriter] = {}
+
+
+async def _write_all() -> None:
+    """At exit: write what is still queued (an interrupted call's last answers)."""
+    for writer in list(_writers.values()):
+        await writer.settle(FLUSH_WAIT)
+
+
+runtime.on_shutdown(_write_all)
 
 
 def _writer_for(cache: Any) -> _CacheWriter:
