@@ -7,7 +7,8 @@ reduces the rows to their distinct input combinations in vectorized code
 
 * ``codes``: one int per row, the index of its combination, ``-1`` where an input is missing
   (null, NaN, None): such rows get null outputs and never reach a Python loop;
-* ``values``: one tuple of input values per combination, in order of first appearance;
+* ``uniques``: per input, its value in each combination (in order of first appearance; one
+  list per input rather than a tuple per combination, which would cost ~56 bytes each);
 * ``first``: the first row of each combination (its label names it in messages).
 
 Everything after that (prepare, keys, cache, sending, decoding, building the output) runs once
@@ -16,7 +17,7 @@ per distinct value, and :func:`expand` turns a per-value Arrow array back into r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,8 +62,22 @@ class Factorized:
 
     n: int
     codes: np.ndarray  # int64 per row; -1: an input is missing
-    values: list[tuple]  # per combination, the value of each input
+    uniques: list[list]  # per input, its value in each combination
     first: np.ndarray  # int64 per combination: its first row
+
+    @property
+    def count(self) -> int:
+        """Distinct input combinations."""
+        return len(self.first)
+
+    @property
+    def values(self) -> list[tuple]:
+        """One tuple of input values per combination."""
+        return list(zip(*self.uniques)) if self.uniques else []
+
+    def rows(self) -> Iterator[tuple]:
+        """The combinations one at a time (``values`` without the list)."""
+        return zip(*self.uniques)
 
     @property
     def present(self) -> int:
@@ -87,10 +102,10 @@ def factorize(columns: Sequence[Any], n: int | None = None) -> Factorized:
             raise ValueError(f"every input needs {n} values, got {len(column)}")
         parts.append(_factorize_one(column, n))
     if not parts or n == 0:  # nothing to compute
-        return Factorized(n, np.full(n, -1, dtype=np.int64), [], np.zeros(0, dtype=np.int64))
+        return Factorized(n, np.full(n, -1, dtype=np.int64), [[] for _ in parts], np.zeros(0, dtype=np.int64))
     if len(parts) == 1:
         codes, uniques = parts[0]
-        return Factorized(n, codes, [(v,) for v in uniques], _first_rows(codes, len(uniques)))
+        return Factorized(n, codes, [uniques], _first_rows(codes, len(uniques)))
     return _combine(n, parts)
 
 
@@ -126,7 +141,7 @@ def _combine(n: int, parts: list[tuple[np.ndarray, list]]) -> Factorized:
     first = _first_rows(codes_out, count)
     # Each combination's values are those of its first row.
     columns = [[uniques[c] for c in codes[first].tolist()] for codes, uniques in parts]
-    return Factorized(n, codes_out, list(zip(*columns)), first)
+    return Factorized(n, codes_out, columns, first)
 
 
 def _first_rows(codes: np.ndarray, count: int) -> np.ndarray:

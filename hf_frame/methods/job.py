@@ -122,20 +122,25 @@ class Job:
         """
         calls = [dataclasses.replace(c, input_names=tuple(input_names)) for c in self.calls]
         inputs = columns_.factorize(list(columns))
-        outcomes = [engine.run_factorized(call, inputs, labels) for call in calls]
-        started = time.perf_counter()
-        if len(outcomes) == 1:
-            results, errors, codes = outcomes[0].slot_results, outcomes[0].slot_errors, outcomes[0].codes
-        else:
-            results, errors = self._merge(outcomes, len(inputs.values))
+        task = self.call.task
+        if len(calls) == 1:  # results are built into Arrow as they arrive
+            [outcome] = outcomes = [engine.run_factorized(calls[0], inputs, labels,
+                                                         build=lambda results: task.build_array(self.call, results))]
+            started = time.perf_counter()
+            data, errors, codes = outcome.slot_array, outcome.slot_errors, outcome.codes
+        else:  # several calls: their results are merged per distinct input first
+            outcomes = [engine.run_factorized(call, inputs, labels) for call in calls]
+            started = time.perf_counter()
+            results, errors = self._merge(outcomes, inputs.count)
             codes = inputs.codes
-        with runtime.gc_paused():  # to_row makes a dict per distinct input
-            data = columns_.expand(self.call.task.build_array(self.call, results), codes)
+            with runtime.gc_paused():  # to_row makes a dict per distinct input
+                data = task.build_array(self.call, results)
+        data = columns_.expand(data, codes)
         error_array = columns_.expand(pa.array(errors, type=pa.string()), codes)
         built = time.perf_counter() - started
         failed = len(error_array) - error_array.null_count
         seconds = {name: sum(o.seconds.get(name, 0.0) for o in outcomes) for name in ("prepare", "cache", "network")}
-        seconds["build"] = built
+        seconds["build"] = built + sum(o.seconds.get("build", 0.0) for o in outcomes)
         stats = dict(method=self.method, rows=outcomes[0].rows, unique=outcomes[0].unique,
                      cached=sum(o.cached for o in outcomes), requests=sum(o.requests for o in outcomes),
                      answers=sum(o.answers for o in outcomes), failed=failed,
