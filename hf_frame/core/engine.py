@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from array import array
 import warnings
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
