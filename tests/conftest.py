@@ -56,6 +56,7 @@ def _restore(server: FakeHub) -> None:
     server.max_batch = 32
     server.endpoint_task = "feature-extraction"
     server.zero_shot_list_form = False
+    server.capacity = None
 
 
 @pytest.fixture(autouse=True)

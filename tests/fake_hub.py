@@ -746,6 +746,7 @@ class FakeHub:
         self.endpoint_task = "feature-extraction"  # the task of POST / (a dedicated endpoint)
         self.zero_shot_list_form = False  # answer zero-shot as [{label, score}] instead
         self.requests: list[RequestRecord] = []
+        self.capacity: int | None = None  # answer 429 (no Retry-After, as TEI) above this many at once
         self.in_flight = 0  # requests being answered now
         self.max_in_flight = 0  # the most answered at once since the last reset()
         self.last_request_at = 0.0  # time.monotonic() of the latest request received
@@ -916,6 +917,8 @@ class FakeHub:
         # content.read() rather than request.read(): no client_max_size limit (1 MiB).
         body = await request.content.read()
         record = self._record(request, body)
+        if self.capacity is not None and self.in_flight >= self.capacity:
+            return _json_response({"error": "Model is overloaded", "error_type": "overloaded"}, status=429)
         self.in_flight += 1  # only touched on the loop thread
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:

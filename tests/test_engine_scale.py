@@ -187,3 +187,41 @@ def test_a_write_lock_held_by_another_process_stalls_nothing_and_loses_nothing(h
     hf.reset()
     pd.DataFrame({"t": texts}).hf.classify("t", cache=str(cache))
     assert hf.count() == 0 and hf_frame.last_run()["cached"] == 40
+
+
+def test_an_overloaded_server_gets_about_what_it_takes(hf):
+    """A server that takes 8 requests at once and refuses the others (429, no wait hint, as
+    TEI does): hf_frame, allowed 32 at once, lowers its limit to the server's and sends little
+    more than the work (before: most requests refused, some until they ran out of retries)."""
+    hf.capacity = 8
+    hf.latency = 0.02
+    texts = [f"text {i}" for i in range(400)]
+    out = pd.DataFrame({"t": texts}).hf.classify("t", max_concurrency=32)
+    assert out["t_error"].isna().all()
+    refused = hf.count() - 400
+    assert refused < 0.25 * 400, refused
+    assert hf.max_in_flight <= 8
+
+
+def test_the_adaptive_limit_halves_once_per_round_trip_and_grows_back():
+    from hf_frame.backends.remote.limits import AdaptiveLimit
+
+    async def scenario():
+        limit = AdaptiveLimit(10)
+        epochs = [await limit.acquire() for _ in range(10)]
+        assert limit.in_flight == 10
+        waiting = asyncio.ensure_future(limit.acquire())
+        await asyncio.sleep(0)
+        assert not waiting.done()  # the eleventh waits
+        for epoch in epochs[:5]:  # five refusals of requests sent in the same round trip
+            limit.overloaded(epoch)
+            limit.release()
+        assert limit.limit == pytest.approx(7.0)  # one decrease, not five
+        await asyncio.sleep(0)
+        assert waiting.done() and limit.in_flight == 6  # 5 left in flight, below 7: the eleventh goes
+        for _ in range(30):
+            limit.succeeded()
+        assert limit.limit == 10.0  # grown back, never above the maximum
+        waiting.cancel()
+
+    asyncio.run(scenario())

@@ -119,6 +119,7 @@ async def send(request: Request, settings: Settings, *, task: str, model: str | 
     401/403/404 and :class:`RowRequestError` for other failures once retries are exhausted.
     """
     gate = limits.semaphore(settings.max_concurrency)
+    server = limits.server_limit(request.url, settings.max_concurrency)
     pace = limits.rate_limiter(settings.requests_per_minute)
     headers = dict(request.headers)
     if settings.token:
@@ -128,41 +129,54 @@ async def send(request: Request, settings: Settings, *, task: str, model: str | 
     while True:
         wait: float | None = None
         status: int | None = None
-        async with gate:
-            if pace is not None:
-                await pace.acquire()
-            runtime.count_request()
-            try:
-                response = await _post(request, headers, settings)
-            except WireTimeout:
-                problem = f"timed out after {settings.timeout:g}s"
-            except WireError as exc:
-                problem = f"connection failed ({_scrub(str(exc), settings.token)})"
-            else:
-                status = response.status
-                ok, body = _decode(response.content)
-                if status < 300:
-                    if ok:
-                        return body
-                    problem = "the answer was not valid JSON"
+        busy = False  # refused because the server is overloaded (no wait hint)
+        epoch = await server.acquire()
+        try:
+            async with gate:
+                if pace is not None:
+                    await pace.acquire()
+                runtime.count_request()
+                try:
+                    response = await _post(request, headers, settings)
+                except WireTimeout:
+                    problem = f"timed out after {settings.timeout:g}s"
+                except WireError as exc:
+                    problem = f"connection failed ({_scrub(str(exc), settings.token)})"
                 else:
-                    problem = f"HTTP {status}: {_scrub(_error_text(response, body), settings.token)}"
-                    if status in retry.FATAL_STATUSES:
-                        hint = _HINTS.get(status, "")
-                        if status == 401 and not settings.token:
-                            hint = " (no token was found: set HF_TOKEN, run `huggingface-cli login`, or hf_frame.configure(token=...))"
-                        raise FatalRequestError(f"{where} failed: {problem}{hint}",
-                                                status=status, task=task, model=model or "")
-                    if status not in retry.RETRY_STATUSES:
-                        raise RowRequestError(f"{where} failed: {problem}", status=status, task=task, model=model or "")
-                    wait = retry.server_wait(status, response.headers, body)
-                    if status == 503 and settings.wait_for_model:
-                        headers["X-Wait-For-Model"] = "true"
+                    status = response.status
+                    ok, body = _decode(response.content)
+                    if status < 300:
+                        if ok:
+                            server.succeeded()
+                            return body
+                        problem = "the answer was not valid JSON"
+                    else:
+                        problem = f"HTTP {status}: {_scrub(_error_text(response, body), settings.token)}"
+                        if status in retry.FATAL_STATUSES:
+                            hint = _HINTS.get(status, "")
+                            if status == 401 and not settings.token:
+                                hint = " (no token was found: set HF_TOKEN, run `huggingface-cli login`, or hf_frame.configure(token=...))"
+                            raise FatalRequestError(f"{where} failed: {problem}{hint}",
+                                                    status=status, task=task, model=model or "")
+                        if status not in retry.RETRY_STATUSES:
+                            raise RowRequestError(f"{where} failed: {problem}", status=status, task=task,
+                                                  model=model or "")
+                        wait = retry.server_wait(status, response.headers, body)
+                        if wait is None and status in retry.OVERLOAD_STATUSES:
+                            busy = True
+                            server.overloaded(epoch)  # fewer requests at once to this server from now on
+                        if status == 503 and settings.wait_for_model:
+                            headers["X-Wait-For-Model"] = "true"
+        finally:
+            server.release()
         if attempt >= settings.max_retries:
             tries = f" after {attempt + 1} attempts" if attempt else ""
             raise RowRequestError(f"{where} failed{tries}: {problem}", status=status, task=task, model=model or "")
         # The wait holds no slot: neither this semaphore (released above) nor the calling
         # engine worker's, so other requests go out meanwhile.
+        if wait is None:  # an overloaded server is already sent fewer requests: a short wait is enough
+            wait = retry.backoff(attempt, min(settings.retry_backoff, retry.OVERLOAD_BACKOFF) if busy
+                                 else settings.retry_backoff)
         async with runtime.slot_released():
-            await asyncio.sleep(wait if wait is not None else retry.backoff(attempt, settings.retry_backoff))
+            await asyncio.sleep(wait)
         attempt += 1
