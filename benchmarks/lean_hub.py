@@ -20,6 +20,7 @@ import asyncio
 import json
 import multiprocessing
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -135,12 +136,17 @@ def main() -> None:
                                       daemon=True) for _ in range(args.workers - 1)]
     for proc in others:
         proc.start()
+    # Stopped with SIGTERM (the benchmarks' child_server): stop the workers too, or they would
+    # outlive it (holding the caller's stdout open).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"http://127.0.0.1:{port}", flush=True)
     try:
         asyncio.run(_serve(first, LeanHub(args.latency, counter, args.max_in_flight)))
     finally:
         for proc in others:
             proc.terminate()
+        for proc in others:
+            proc.join(5)
     os._exit(0)
 
 

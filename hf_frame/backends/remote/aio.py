@@ -11,14 +11,16 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
-from typing import Any, Mapping
-
-import aiohttp
+from typing import TYPE_CHECKING, Any, Mapping
 
 from ... import runtime
 from ..._version import __version__
 from ...errors import WireError, WireTimeout
 
+if TYPE_CHECKING:  # pragma: no cover
+    import aiohttp
+
+# aiohttp is imported when the first request goes out (a fully cached call never loads it).
 _sessions: dict[tuple, aiohttp.ClientSession] = {}
 
 
@@ -45,6 +47,8 @@ class RawResponse:
 
 
 def _session(timeout: float, max_connections: int) -> aiohttp.ClientSession:
+    import aiohttp
+
     key = (timeout, max_connections)
     session = _sessions.get(key)
     if session is None or session.closed:
@@ -61,6 +65,8 @@ def _session(timeout: float, max_connections: int) -> aiohttp.ClientSession:
 async def post(url: str, *, json_body: Any, content: bytes | None, headers: dict[str, str],
                timeout: float, max_connections: int) -> RawResponse:
     """POST and read the whole answer; raise WireTimeout / WireError on network failures."""
+    import aiohttp
+
     session = _session(timeout, max_connections)
     if content is None:
         # Encoding here is cheaper than aiohttp's JsonPayload (measured: ~20% of its client CPU).

@@ -10,15 +10,16 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from ... import runtime
 from ..._version import __version__
 from ...config import Settings
 from ...errors import FatalRequestError, RowRequestError, WireError, WireTimeout
 from . import aio, limits, retry
+
+if TYPE_CHECKING:  # pragma: no cover
+    import httpx
 
 
 @dataclass
@@ -46,6 +47,8 @@ runtime.on_shutdown(_close_clients)
 def get_client(settings: Settings) -> httpx.AsyncClient:
     """An httpx client for these settings: the user's ``client``, or one over their ``transport``
     (or over httpx-aiohttp when neither is set: used for side downloads such as image URLs)."""
+    import httpx  # here, not at import: a fully cached call never loads it
+
     if settings.client is not None:
         return settings.client
     key = (settings.timeout, settings.max_concurrency, id(settings.transport))
@@ -75,6 +78,7 @@ async def _post(request: Request, headers: dict[str, str], settings: Settings) -
     if settings.client is None and settings.transport is None:
         return await aio.post(request.url, json_body=request.json, content=request.content, headers=headers,
                               timeout=settings.timeout, max_connections=settings.max_concurrency)
+    import httpx
     try:
         response = await get_client(settings).post(request.url, json=request.json, content=request.content,
                                                    headers=headers)
