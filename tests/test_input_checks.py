@@ -100,7 +100,8 @@ COUNT_ARGUMENTS = sorted(
 
 def _method_call(name: str, arg: str, value):
     df = pd.DataFrame({"t": ["x <mask>"], "c": ["context"]})
-    positional = {"qa": ("Who?", "c"), "search": ("query", "t"), "rerank": ("query", "t")}.get(name, ("t",))
+    positional = {"qa": ("Who?", "c"), "search": ("query", "t"), "rerank": ("query", "t"),
+                  "visual_qa": ("t", "What is it?"), "document_qa": ("t", "What is it?")}.get(name, ("t",))
     return getattr(df.hf, name)(*positional, **{arg: value})
 
 
