@@ -159,7 +159,8 @@ async def execute_factorized(call: Call, inputs: Factorized, labels: Sequence[An
         outcome = plan.outcome
         outcome.cached = len(stored)
         sender.progress = progress = Progress(
-            call, total=outcome.rows, cached=int(plan.weight[np.frombuffer(stored, dtype=np.int64)].sum()))
+            call, total=outcome.rows, cached=int(plan.weight[np.frombuffer(stored, dtype=np.int64)].sum()),
+            meter=meter)
         if plan.failed_rows:
             progress.advance(plan.failed_rows, sent=False, failed=True)
         try:

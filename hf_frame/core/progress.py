@@ -1,8 +1,10 @@
-"""A tqdm bar over rows that shows how many came from the cache and how many were sent."""
+"""A tqdm bar over rows: how many came from the cache, how many were answered by a request, how
+many HTTP requests that took (retries included) and how many failed."""
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from ..tasks.base import Call
 
@@ -18,13 +20,16 @@ def bars_disabled() -> bool:
 class Progress:
     """Counts rows (not requests): duplicates and cached rows advance the bar too."""
 
-    def __init__(self, call: Call, *, total: int, cached: int) -> None:
+    def __init__(self, call: Call, *, total: int, cached: int, meter: Any = None) -> None:
         self.cached, self.sent, self.failed = cached, 0, 0
+        self.meter = meter  # counts the HTTP attempts (or local computations) of the call
         self.bar = None
         if call.settings.progress and total and cached < total and not bars_disabled():
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=total, desc=f"hf {call.task.method}", unit="row", leave=True, dynamic_ncols=True)
+            # The method the user called (search, not the embed task it runs on).
+            label = call.view.get("method") or call.task.method
+            self.bar = tqdm(total=total, desc=f"hf {label}", unit="row", leave=True, dynamic_ncols=True)
             self.bar.update(cached)
             self._postfix()
 
@@ -37,6 +42,8 @@ class Progress:
 
     def _postfix(self) -> None:
         parts = {"cached": self.cached, "sent": self.sent}
+        if self.meter is not None:
+            parts["requests"] = self.meter.requests
         if self.failed:
             parts["failed"] = self.failed
         self.bar.set_postfix(parts, refresh=False)

@@ -150,7 +150,8 @@ class EmbedJob(Job):
     # -- the engine pass -------------------------------------------------------------------
     def _chunks(self, values: Sequence[Any], labels: Sequence[Any] | None, input_names: Sequence[str]):
         """(call, row texts, chunks, the row of each chunk, chunk labels): the engine pass's input."""
-        call = dataclasses.replace(self.calls[0], input_names=tuple(input_names))
+        call = dataclasses.replace(self.calls[0], input_names=tuple(input_names),
+                                   view={**self.calls[0].view, "method": self.method})
         texts = [require_text(v, call, labels[i] if labels is not None else i) for i, v in enumerate(values)]
         if self.chunking is None:  # the row's text is one chunk, sent exactly as it is
             row_ids = [i for i, t in enumerate(texts) if t is not None]

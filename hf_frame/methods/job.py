@@ -255,7 +255,8 @@ class Job:
                input_names: Sequence[str] = ()) -> list[tuple[str, Call, list[tuple], Any]]:
         """The engine passes :meth:`run` makes: ``(stage name, call, rows, labels)`` each."""
         rows = list(zip(*columns)) if columns else []
-        calls = [dataclasses.replace(c, input_names=tuple(input_names)) for c in self.calls]
+        calls = [dataclasses.replace(c, input_names=tuple(input_names), view={**c.view, "method": self.method})
+                 for c in self.calls]
         names = [self.method] if len(calls) == 1 else [f"{self.method} ({i}/{len(calls)})"
                                                        for i in range(1, len(calls) + 1)]
         return [(name, call, rows, labels) for name, call in zip(names, calls)]
