@@ -20,7 +20,7 @@ import pyarrow as pa
 from .. import runtime
 from ..config import Settings, is_setting, resolve_settings
 from ..core import columns as columns_
-from ..core import engine
+from ..core import engine, recall
 from ..errors import RowErrors, RowErrorWarning
 from ..tasks import TASKS, Call
 
@@ -121,12 +121,18 @@ class Job:
         pandas Index) and ``input_names`` (column names) only make messages precise.
         """
         calls = [dataclasses.replace(c, input_names=tuple(input_names)) for c in self.calls]
-        inputs = columns_.factorize(list(columns))
         task = self.call.task
+        if len(calls) == 1 and len(columns) == 1:  # a rerun of a call this process answered
+            started = time.perf_counter()
+            recalled = recall.recall(calls[0], self.call, columns[0])
+            if recalled is not None:
+                return self._recalled(recalled, time.perf_counter() - started)
+        inputs = columns_.factorize(list(columns))
         if len(calls) == 1:  # results are built into Arrow as they arrive
             [outcome] = outcomes = [engine.run_factorized(calls[0], inputs, labels,
                                                          build=lambda results: task.build_array(self.call, results))]
             started = time.perf_counter()
+            recall.remember(calls[0], self.call, inputs, outcome.value_slots, outcome.slot_array, outcome.slot_errors)
             data, errors, codes = outcome.slot_array, outcome.slot_errors, outcome.codes
         else:  # several calls: their results are merged per distinct input first
             outcomes = [engine.run_factorized(call, inputs, labels) for call in calls]
@@ -155,6 +161,17 @@ class Job:
         arrays = data.flatten() + [error_array]
         fields = list(data.type) + [pa.field(ERROR_FIELD, pa.string())]
         return pa.StructArray.from_arrays(arrays, fields=fields)
+
+    def _recalled(self, recalled: recall.Recalled, seconds: float) -> pa.StructArray:
+        """The outputs of a rerun answered from this process's memory (:mod:`hf_frame.core.recall`)."""
+        runtime.record_run(dict(method=self.method, rows=recalled.rows, unique=recalled.unique,
+                                cached=recalled.unique, requests=0, answers=0, failed=0,
+                                seconds={"prepare": 0.0, "cache": round(seconds, 4), "network": 0.0, "build": 0.0},
+                                **({"usage": dict.fromkeys(self.call.task.usage_fields, 0)}
+                                   if self.call.task.usage_fields else {})))
+        data = recalled.data
+        arrays = data.flatten() + [pa.nulls(len(data), pa.string())]
+        return pa.StructArray.from_arrays(arrays, fields=list(data.type) + [pa.field(ERROR_FIELD, pa.string())])
 
     def _merge(self, outcomes: list[engine.Outcome], count: int) -> tuple[list[Any], list[str | None]]:
         """One result per distinct input from several calls (``merge``), the first error wins."""
