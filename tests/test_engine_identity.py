@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -257,3 +258,33 @@ def test_every_recording_with_a_task_is_covered():
                 "feature_extraction_with_sentence_transformers", "feature_extraction_with_transformers"}
     recorded = {p.stem for p in RECORDED_DIR.glob("*.json")}
     assert recorded - covered - not_ours == set()
+
+
+@pytest.mark.parametrize("name", ["feature_extraction_with_sentence_transformers", "feature_extraction_with_transformers"])
+def test_embeddings_equal_the_per_row_path(name, tmp_path):
+    """embed works on the distinct values of the column and expands them: the same vectors, row by row."""
+    request, answer = recording(name)
+    text = request["inputs"]
+    other = text + " (again)"
+    rows = [text, None, other, text, "", BAD, other, text, BAD]
+
+    def handler(request_: httpx.Request) -> httpx.Response:
+        inputs = json.loads(request_.content)["inputs"]
+        if BAD in inputs:
+            return httpx.Response(400, json={"error": "refused by the test server"})
+        return httpx.Response(200, json=[answer] * len(inputs) if len(inputs) > 1 else answer)
+
+    job = methods.embed("t")
+    call = job.calls[0]
+    [vector] = call.task.parse(call, answer, [text])
+    expected = [None if r in (None, "", BAD) else vector for r in rows]
+    settings = {"transport": httpx.MockTransport(handler), "base_url": "https://router.example",
+                "cache": str(tmp_path), "errors": "ignore", "max_retries": 0, "token": "hf_test"}
+    df = pd.DataFrame({"t": pd.Series(rows, dtype=object)})
+    for _ in ("fresh", "cached"):
+        out = df.hf.embed("t", **settings)
+        got = out["t_embedding"].tolist()
+        for want, have in zip(expected, got):
+            assert (have is None or have is pd.NA) if want is None else np.array_equal(np.asarray(have), want)
+        assert out["t_error"].notna().tolist() == [r == BAD for r in rows]
+        assert str(out["t_embedding"].dtype) == f"fixed_size_list<item: float>[{len(vector)}][pyarrow]"
