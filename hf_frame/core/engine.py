@@ -678,6 +678,9 @@ class _CacheWriter:
 
     def __init__(self, cache: Any) -> None:
         self.cache = cache
+        # A store with flush() queues writes itself and never blocks (the buffered caches): it
+        # is handed the answers directly.
+        self.direct = callable(getattr(cache, "flush", None))
         self.pending: dict[str, bytes] = {}
         self.writing: dict[str, bytes] = {}  # the batch a thread is writing now
         self.written = 0  # writes completed
@@ -689,6 +692,9 @@ class _CacheWriter:
         return {**self.writing, **self.pending} if (self.writing or self.pending) else {}
 
     def put(self, items: dict[str, bytes]) -> None:
+        if self.direct:
+            self.cache.put_many(items)
+            return
         self.pending.update(items)
         if self.task is None or self.task.done():
             self.task = asyncio.ensure_future(self._drain())
