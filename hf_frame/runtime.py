@@ -260,9 +260,19 @@ def cache_info(**settings) -> dict:
     return {"entries": 0, "bytes": 0, "path": None} if cache is None else cache.info()
 
 
+_clear_hooks: list[Callable[[], None]] = []
+
+
+def on_clear(hook: Callable[[], None]) -> None:
+    """Register a function called whenever a cache is cleared (what is kept in memory from it)."""
+    _clear_hooks.append(hook)
+
+
 def clear_cache(**settings) -> int:
     """Delete every cached answer of the current cache; returns how many were removed."""
     cache = get_cache(resolve_settings(**settings))
+    for hook in _clear_hooks:
+        hook()
     return 0 if cache is None else cache.clear()
 
 

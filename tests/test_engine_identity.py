@@ -4,8 +4,9 @@ recorded answers (../shared/hf-recorded).
 The reference below is the per-row path the engine replaced: every row prepared, answered and
 decoded on its own, and ``build_array`` called on one result per row. The engine under test
 runs the real method on a frame with duplicates, missing values and a failing input, over
-httpx (a ``MockTransport`` answering each input with its recorded answer), once fresh and once
-from the SQLite cache. Values and Arrow types must be equal, row by row.
+httpx (a ``MockTransport`` answering each input with its recorded answer), fresh, from the
+SQLite cache, and again (the outputs this process kept, where the task allows). Values and
+Arrow types must be equal, row by row.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -24,6 +26,7 @@ from recorded import RECORDED_DIR, body, interactions
 
 import hf_frame
 from hf_frame import methods
+from hf_frame.core import recall
 
 BAD = "this input fails with a 400"
 
@@ -223,11 +226,13 @@ def test_outputs_equal_the_per_row_path(case: Case, tmp_path):
     job = _job(case, **settings)
     prefix = job.default_prefix([a if a in df.columns else None for a in case.args])
     runs = []
-    for attempt in ("fresh", "cached"):
+    for attempt in ("fresh", "cached", "recalled"):
+        if attempt == "cached":
+            recall._clear()  # read back from SQLite, not from what this process kept
         out = getattr(df.hf, case.method)(*case.args, **case.kwargs, **settings)
         stats = hf_frame.last_run()
         runs.append(out)
-        if attempt == "cached":  # every answer from the cache; the failed input is asked again
+        if attempt != "fresh":  # every answer from the cache; the failed input is asked again
             assert (stats["cached"], stats["requests"]) == (len(case.answers), 1), stats
     fields = [f.name for f in expected.type]
     for out in runs:
@@ -253,3 +258,33 @@ def test_every_recording_with_a_task_is_covered():
                 "feature_extraction_with_sentence_transformers", "feature_extraction_with_transformers"}
     recorded = {p.stem for p in RECORDED_DIR.glob("*.json")}
     assert recorded - covered - not_ours == set()
+
+
+@pytest.mark.parametrize("name", ["feature_extraction_with_sentence_transformers", "feature_extraction_with_transformers"])
+def test_embeddings_equal_the_per_row_path(name, tmp_path):
+    """embed works on the distinct values of the column and expands them: the same vectors, row by row."""
+    request, answer = recording(name)
+    text = request["inputs"]
+    other = text + " (again)"
+    rows = [text, None, other, text, "", BAD, other, text, BAD]
+
+    def handler(request_: httpx.Request) -> httpx.Response:
+        inputs = json.loads(request_.content)["inputs"]
+        if BAD in inputs:
+            return httpx.Response(400, json={"error": "refused by the test server"})
+        return httpx.Response(200, json=[answer] * len(inputs) if len(inputs) > 1 else answer)
+
+    job = methods.embed("t")
+    call = job.calls[0]
+    [vector] = call.task.parse(call, answer, [text])
+    expected = [None if r in (None, "", BAD) else vector for r in rows]
+    settings = {"transport": httpx.MockTransport(handler), "base_url": "https://router.example",
+                "cache": str(tmp_path), "errors": "ignore", "max_retries": 0, "token": "hf_test"}
+    df = pd.DataFrame({"t": pd.Series(rows, dtype=object)})
+    for _ in ("fresh", "cached"):
+        out = df.hf.embed("t", **settings)
+        got = out["t_embedding"].tolist()
+        for want, have in zip(expected, got):
+            assert (have is None or have is pd.NA) if want is None else np.array_equal(np.asarray(have), want)
+        assert out["t_error"].notna().tolist() == [r == BAD for r in rows]
+        assert str(out["t_embedding"].dtype) == f"fixed_size_list<item: float>[{len(vector)}][pyarrow]"

@@ -26,6 +26,7 @@ from fake_hub import answers
 
 import hf_frame
 from hf_frame import runtime
+from hf_frame.core import recall
 from hf_frame.core.columns import Repeat, expand, factorize, from_rows
 
 
@@ -92,14 +93,55 @@ def test_a_cached_million_rows_send_no_request(hf):
     assert hf.count() == 1000
     hf.reset()
     big = pd.DataFrame({"t": pd.Series(texts * 1000, dtype="str")})
-    out = big.hf.classify("t")
-    assert hf.count() == 0
-    run = hf_frame.last_run()
-    assert (run["rows"], run["unique"], run["cached"], run["requests"], run["failed"]) == (1_000_000, 1000, 1000, 0, 0)
-    assert set(run["seconds"]) == {"prepare", "cache", "network", "build"}
+    outs = []
+    for source in ("sqlite", "memory"):
+        if source == "sqlite":
+            recall._clear()  # from the SQLite file, as a fresh process would
+        outs.append(big.hf.classify("t"))
+        assert hf.count() == 0
+        run = hf_frame.last_run()
+        assert (run["rows"], run["unique"], run["cached"], run["requests"], run["failed"]) == (1_000_000, 1000, 1000, 0, 0)
+        assert set(run["seconds"]) == {"prepare", "cache", "network", "build"}
+    pd.testing.assert_frame_equal(outs[0], outs[1])
     for i in (0, 999, 123_456, 999_999):
         want = answers.classify(texts[i % 1000])[0]
-        assert out["t_label"].iloc[i] == want["label"] and out["t_score"].iloc[i] == pytest.approx(want["score"])
+        assert outs[0]["t_label"].iloc[i] == want["label"] and outs[0]["t_score"].iloc[i] == pytest.approx(want["score"])
+
+
+def test_a_rerun_is_answered_from_the_outputs_this_process_kept(hf):
+    texts = ["good", "bad", None, "", "good", "meh"]
+    df = pd.DataFrame({"t": texts})
+    first = df.hf.classify("t")
+    assert hf.count() == 3
+    again = df.hf.classify("t")
+    pd.testing.assert_frame_equal(first, again)
+    run = hf_frame.last_run()
+    assert (run["rows"], run["unique"], run["cached"], run["requests"]) == (4, 3, 3, 0)
+    assert hf.count() == 3
+    # a new value: the full path, which sends only that value
+    more = pd.DataFrame({"t": texts + ["new"]}).hf.classify("t")
+    assert hf.count() == 4 and hf_frame.last_run()["cached"] == 3
+    assert more["t_label"].iloc[-1] == answers.classify("new")[0]["label"]
+    # other options are another configuration; cache=False never takes kept outputs
+    df.hf.classify("t", top_k=2)
+    assert hf.count() == 7
+    df.hf.classify("t", cache=False)
+    df.hf.classify("t", cache=False)
+    assert hf.count() == 13
+    # clearing the cache forgets them too
+    hf_frame.clear_cache()
+    df.hf.classify("t")
+    assert hf.count() == 16
+
+
+def test_rows_that_failed_are_not_kept(hf):
+    hf.fail(500, times=10, match="bad")
+    df = pd.DataFrame({"t": ["good", "bad"]})
+    first = df.hf.classify("t", max_retries=0, errors="ignore")
+    assert first["t_error"].notna().tolist() == [False, True]
+    hf.reset()
+    second = df.hf.classify("t")
+    assert hf.count() == 1 and second["t_error"].isna().all()  # "bad" asked again, "good" from the cache
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,3 +267,13 @@ def test_the_adaptive_limit_halves_once_per_round_trip_and_grows_back():
         waiting.cancel()
 
     asyncio.run(scenario())
+
+
+def test_blank_texts_are_those_str_strip_empties():
+    import sys
+
+    from hf_frame.core.columns import WHITESPACE, blank_texts
+
+    assert set(WHITESPACE) == {c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()}
+    values = ["", " ", "\x1c\u3000", "a", " a ", "\x85x", "\u200b"]  # U+200B is not whitespace
+    assert blank_texts(pa.array(values)).tolist() == [not v.strip() for v in values]

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from ..formats.cells import is_missing
 
-__all__ = ["Factorized", "Repeat", "expand", "factorize", "from_rows"]
+__all__ = ["WHITESPACE", "Factorized", "Repeat", "as_arrow", "blank_texts", "expand", "factorize", "from_rows"]
 
 # Arrow types whose values dictionary_encode can hash (nested types cannot).
 _ENCODABLE = (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary, pa.types.is_large_binary,
@@ -64,6 +64,7 @@ class Factorized:
     codes: np.ndarray  # int64 per row; -1: an input is missing
     uniques: list[list]  # per input, its value in each combination
     first: np.ndarray  # int64 per combination: its first row
+    arrow: pa.Array | None = None  # one input from Arrow: its distinct values as Arrow (= uniques[0])
 
     @property
     def count(self) -> int:
@@ -99,21 +100,33 @@ def factorize(columns: Sequence[Any], n: int | None = None, *, keep_missing: boo
     ``keep_missing``: then it is a value of its own (None), as a table row's empty cell is."""
     if n is None:
         n = len(columns[0]) if columns else 0
-    parts = []
+    parts, arrows = [], []
     for column in columns:
         if len(column) != n:
             raise ValueError(f"every input needs {n} values, got {len(column)}")
-        codes, uniques = _factorize_one(column, n)
+        codes, uniques, arrow = _factorize_one(column, n)
         if keep_missing and (codes < 0).any():
             codes = np.where(codes < 0, len(uniques), codes)
-            uniques = [*uniques, None]
+            uniques, arrow = [*uniques, None], None
         parts.append((codes, uniques))
+        arrows.append(arrow)
     if not parts or n == 0:  # nothing to compute
         return Factorized(n, np.full(n, -1, dtype=np.int64), [[] for _ in parts], np.zeros(0, dtype=np.int64))
     if len(parts) == 1:
         codes, uniques = parts[0]
-        return Factorized(n, codes, [uniques], _first_rows(codes, len(uniques)))
+        return Factorized(n, codes, [uniques], _first_rows(codes, len(uniques)), arrows[0])
     return _combine(n, parts)
+
+
+#: Every character ``str.isspace()`` is true for: what ``str.strip()`` removes.
+WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+              "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+
+
+def blank_texts(texts: pa.Array) -> np.ndarray:
+    """Per value of an Arrow string array: is it empty or whitespace only (``not value.strip()``)?"""
+    blank = pc.equal(pc.utf8_trim(texts, characters=WHITESPACE), "")
+    return pc.fill_null(blank, True).to_numpy(zero_copy_only=False)
 
 
 def expand(per_value: pa.Array, codes: np.ndarray) -> pa.Array:
@@ -168,31 +181,33 @@ def _first_rows(codes: np.ndarray, count: int) -> np.ndarray:
     return first.astype(np.int64, copy=False)
 
 
-def _factorize_one(column: Any, n: int) -> tuple[np.ndarray, list]:
-    """``(codes, distinct values)`` of one input; codes ``-1`` where the value is missing."""
+def _factorize_one(column: Any, n: int) -> tuple[np.ndarray, list, pa.Array | None]:
+    """``(codes, distinct values, the distinct values as Arrow or None)`` of one input; codes
+    ``-1`` where the value is missing."""
     if isinstance(column, Repeat):
         if is_missing(column.value):
-            return np.full(n, -1, dtype=np.int64), []
-        return np.zeros(n, dtype=np.int64), [column.value]
-    arrow = _as_arrow(column)
+            return np.full(n, -1, dtype=np.int64), [], None
+        return np.zeros(n, dtype=np.int64), [column.value], None
+    arrow = as_arrow(column)
     if arrow is not None:
         return _arrow_factorize(arrow)
     values = _as_numpy(column)
     try:
         codes, uniques = _pandas_factorize(values)
     except TypeError:  # unhashable cells (dicts, PIL images...): every row is its own value
-        return _python_factorize(values)
-    return codes, _to_list(uniques)
+        return (*_python_factorize(values), None)
+    return codes, _to_list(uniques), None
 
 
-def _arrow_factorize(array: pa.Array) -> tuple[np.ndarray, list]:
+def _arrow_factorize(array: pa.Array) -> tuple[np.ndarray, list, pa.Array]:
     encoded = pc.dictionary_encode(array)
     codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-    return codes, encoded.dictionary.to_pylist()
+    return codes, encoded.dictionary.to_pylist(), encoded.dictionary
 
 
-def _as_arrow(column: Any) -> pa.Array | None:
-    """Arrow-backed data as one Arrow array of a hashable type, else None (handled by pandas)."""
+def as_arrow(column: Any) -> pa.Array | None:
+    """Arrow-backed data (Arrow, polars, Arrow-backed pandas) as one Arrow array of a hashable
+    type, else None (then pandas factorizes it)."""
     array = None
     if isinstance(column, (pa.Array, pa.ChunkedArray)):
         array = column

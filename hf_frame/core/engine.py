@@ -40,7 +40,7 @@ from ..errors import AnswerError, FatalRequestError, InputError, RowRequestError
 from ..runtime import get_cache
 from ..tasks.base import UNREADABLE, Call, RowFailure, Task
 from . import keys
-from .columns import Factorized, factorize, from_rows
+from .columns import Factorized, blank_texts, factorize, from_rows
 from .progress import Progress
 
 # key -> the _Sender sending it right now, for every call in the process.
@@ -215,6 +215,10 @@ async def _read_cache(cache: Any, writer: _CacheWriter | None, plan: _Plan, send
 # the distinct inputs of one call
 
 
+def _is_text(arrow_type: pa.DataType) -> bool:
+    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+
+
 class _Plan:
     """The slots of one call: their items, keys, results, errors and row weights.
 
@@ -246,12 +250,19 @@ class _Plan:
                 build: Builder | None = None) -> _Plan:
         """``task.prepare`` once per distinct input combination (its first row names it)."""
         plan = cls(call, inputs, build)
-        prepare = plan.task.prepare
-        firsts = inputs.first.tolist()
-        if labels is not None:
-            firsts = [labels[i] for i in firsts]
-        with runtime.gc_paused():
-            items = [prepare(call, values, row) for values, row in zip(inputs.rows(), firsts)]
+        texts = inputs.arrow
+        if type(plan.task).prepare is Task.prepare and texts is not None and _is_text(texts.type):
+            # The default prepare of a column of Arrow strings: blank ones give no item, the
+            # others are the item (no other value type is possible), found without a Python call.
+            blank = blank_texts(texts).tolist()
+            items = [None if b else v for v, b in zip(inputs.uniques[0], blank)]
+        else:
+            prepare = plan.task.prepare
+            firsts = inputs.first.tolist()
+            if labels is not None:
+                firsts = [labels[i] for i in firsts]
+            with runtime.gc_paused():
+                items = [prepare(call, values, row) for values, row in zip(inputs.rows(), firsts)]
         plan._items = items
         plan._present = [j for j, item in enumerate(items) if item is not None and not isinstance(item, RowFailure)]
         return plan
@@ -774,6 +785,9 @@ class _CacheWriter:
 
     def __init__(self, cache: Any) -> None:
         self.cache = cache
+        # A store with flush() queues writes itself and never blocks (the buffered caches): it
+        # is handed the answers directly.
+        self.direct = callable(getattr(cache, "flush", None))
         self.pending: dict[str, bytes] = {}
         self.writing: dict[str, bytes] = {}  # the batch a thread is writing now
         self.written = 0  # writes completed
@@ -785,6 +799,9 @@ class _CacheWriter:
         return {**self.writing, **self.pending} if (self.writing or self.pending) else {}
 
     def put(self, items: dict[str, bytes]) -> None:
+        if self.direct:
+            self.cache.put_many(items)
+            return
         self.pending.update(items)
         if self.task is None or self.task.done():
             self.task = asyncio.ensure_future(self._drain())

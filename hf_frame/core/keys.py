@@ -51,6 +51,11 @@ class KeyMaker:
         config = {"v": KEY_VERSION, "task": task, "model": model, "route": route, "parameters": parameters}
         self._base = hashlib.sha256(canonical_json(config).encode() + b"\x00")
 
+    @property
+    def config_digest(self) -> str:
+        """The digest of the configuration alone (what every key of this maker shares)."""
+        return self._base.copy().hexdigest()
+
     def key(self, item: Any) -> str:
         digest = self._base.copy()
         digest.update(canonical_json(item).encode())

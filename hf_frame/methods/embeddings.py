@@ -33,6 +33,7 @@ import pyarrow as pa
 from .. import runtime
 from ..backends import backend_for
 from ..config import resolve_settings
+from ..core import columns as columns_
 from ..core import engine
 from ..errors import RowRequestError
 from ..formats.cells import is_missing
@@ -131,6 +132,7 @@ class _Embedded:
     outcome: engine.Outcome
     errors: list[str | None]  # per row
     rows: int  # rows that had text
+    chunk_count: int | None = None  # chunks over every row the values stand for (default: len(chunks))
 
 
 def _check_dim(vector: np.ndarray, dim: int, where: str) -> None:
@@ -148,8 +150,10 @@ class EmbedJob(Job):
     normalize: bool = True
 
     # -- the engine pass -------------------------------------------------------------------
-    def _chunks(self, values: Sequence[Any], labels: Sequence[Any] | None, input_names: Sequence[str]):
-        """(call, row texts, chunks, the row of each chunk, chunk labels): the engine pass's input."""
+    def _embed(self, values: Sequence[Any], labels: Sequence[Any] | None, input_names: Sequence[str],
+               weights: np.ndarray | None = None) -> _Embedded:
+        """One engine pass over the chunks of ``values``. ``weights``: how many rows each value
+        stands for (when ``values`` are the distinct values of a column), for the counts."""
         call = dataclasses.replace(self.calls[0], input_names=tuple(input_names),
                                    view={**self.calls[0].view, "method": self.method})
         texts = [require_text(v, call, labels[i] if labels is not None else i) for i, v in enumerate(values)]
@@ -190,7 +194,12 @@ class EmbedJob(Job):
                     c = chunks[j]
                     errors[r] = (outcome.errors[j] if self.chunking is None else
                                  f"chunk {j - first[r]} [{c.start}:{c.end}]: {outcome.errors[j]}")
-        return _Embedded(len(texts), chunks, row_ids, outcome, errors, rows=len(set(row_ids)))
+        if weights is None:
+            return _Embedded(len(texts), chunks, row_ids, outcome, errors, rows=len(set(row_ids)))
+        ids = np.asarray(row_ids, dtype=np.int64)
+        per_value = np.bincount(ids, minlength=len(texts))
+        return _Embedded(len(texts), chunks, row_ids, outcome, errors, rows=int(weights[per_value > 0].sum()),
+                         chunk_count=int((per_value * weights).sum()))
 
     def _dim(self, results: Sequence[Any]) -> int:
         declared = self.call.options.get("dim")
@@ -264,7 +273,8 @@ class EmbedJob(Job):
         parts = [emb] + ([extra] if extra is not None else [])
         provider = next((p.outcome.provider for p in parts if p.outcome.provider), None)
         runtime.record_run(dict(
-            method=self.method, rows=emb.rows, chunks=len(emb.chunks), unique=emb.outcome.unique,
+            method=self.method, rows=emb.rows,
+            chunks=len(emb.chunks) if emb.chunk_count is None else emb.chunk_count, unique=emb.outcome.unique,
             cached=sum(p.outcome.cached for p in parts), requests=sum(p.outcome.requests for p in parts),
             failed=sum(e is not None for e in emb.errors),
             **({"provider": provider} if provider else {})))
@@ -272,20 +282,27 @@ class EmbedJob(Job):
     def run(self, columns: Sequence[Sequence[Any]], *, labels: Sequence[Any] | None = None,
             error_column: str = ERROR_FIELD, input_names: Sequence[str] = ()) -> pa.StructArray:
         started = time.perf_counter()
-        values = _as_list(columns[0]) if columns else []
-        emb = self._embed(values, labels, input_names)
+        """Embed the distinct values of the column once each, then expand to its rows (one take)."""
+        inputs = columns_.factorize([columns[0]] if columns else [[]])
+        firsts = inputs.first.tolist()
+        value_labels = [labels[i] for i in firsts] if labels is not None else firsts
+        present = inputs.codes[inputs.codes >= 0]
+        weights = np.bincount(present, minlength=inputs.count).astype(np.int64)
+        emb = self._embed(inputs.uniques[0] if inputs.uniques else [], value_labels, input_names, weights)
         if self.pooling == "mean":
             matrix, valid = self._pool(emb)
             data, name = matrix_to_array(matrix, valid), "embedding"
         else:
             data, name = self._chunk_lists(emb), "chunks"
+        data = columns_.expand(data, inputs.codes)
+        errors = columns_.expand(pa.array(emb.errors, type=pa.string()), inputs.codes)
         self._record(emb)
+        runtime.update_last_run(failed=len(errors) - errors.null_count)
         self.log_summary(started)
-        self._report(emb.errors, labels, error_column)
+        if errors.null_count < len(errors):
+            self._report(errors, labels, error_column)
         return pa.StructArray.from_arrays(
-            [data, pa.array(emb.errors, type=pa.string())],
-            fields=[pa.field(name, data.type), pa.field(ERROR_FIELD, pa.string())],
-        )
+            [data, errors], fields=[pa.field(name, data.type), pa.field(ERROR_FIELD, pa.string())])
 
 
 def _as_list(values: Any) -> list[Any]:

@@ -22,7 +22,7 @@ from .. import runtime
 from ..backends.remote import providers
 from ..config import Settings, is_setting, resolve_settings
 from ..core import columns as columns_
-from ..core import engine
+from ..core import engine, recall
 from ..errors import RowErrors, RowErrorWarning, user_stacklevel
 from ..formats.prompting import PromptTemplate, is_template
 from ..tasks import TASKS, Call
@@ -177,12 +177,18 @@ class Job:
             error_array = pa.array(errors, type=pa.string())
             built = 0.0
         else:
+            if len(calls) == 1 and len(columns) == 1:  # a rerun of a call this process answered
+                recalled = recall.recall(calls[0], self.call, columns[0])
+                if recalled is not None:
+                    return self._recalled(recalled, time.perf_counter() - started)
             # Unique-first: the engine works on distinct inputs; one take expands them to rows.
             inputs = columns_.factorize(list(columns), keep_missing=task.keeps_missing_cells)
             if len(calls) == 1:  # results are built into Arrow as they arrive
                 [outcome] = outcomes = [engine.run_factorized(
                     calls[0], inputs, labels, build=lambda results: task.build_array(self.call, results))]
                 building = time.perf_counter()
+                recall.remember(calls[0], self.call, inputs, outcome.value_slots, outcome.slot_array,
+                                outcome.slot_errors)
                 data, slot_errors, codes = outcome.slot_array, outcome.slot_errors, outcome.codes
             else:  # several calls: their results are merged per distinct input first
                 outcomes = [engine.run_factorized(call, inputs, labels) for call in calls]
@@ -214,6 +220,17 @@ class Job:
         arrays = data.flatten() + [error_array]
         fields = list(data.type) + [pa.field(ERROR_FIELD, pa.string())]
         return pa.StructArray.from_arrays(arrays, fields=fields)
+
+    def _recalled(self, recalled: recall.Recalled, seconds: float) -> pa.StructArray:
+        """The outputs of a rerun answered from this process's memory (:mod:`hf_frame.core.recall`)."""
+        runtime.record_run(dict(method=self.method, rows=recalled.rows, unique=recalled.unique,
+                                cached=recalled.unique, requests=0, answers=0, failed=0,
+                                seconds={"prepare": 0.0, "cache": round(seconds, 4), "network": 0.0, "build": 0.0},
+                                **({"usage": dict.fromkeys(self.call.task.usage_fields, 0)}
+                                   if self.call.task.usage_fields else {})))
+        data = recalled.data
+        arrays = data.flatten() + [pa.nulls(len(data), pa.string())]
+        return pa.StructArray.from_arrays(arrays, fields=list(data.type) + [pa.field(ERROR_FIELD, pa.string())])
 
     def _merge(self, outcomes: list[engine.Outcome], count: int) -> tuple[list[Any], list[str | None]]:
         """One result per distinct input from several calls (``merge``), the first error wins."""

@@ -21,6 +21,8 @@ from ...errors import WireError, WireTimeout, WireTooLarge, WireUnreachable
 if TYPE_CHECKING:  # pragma: no cover
     import aiohttp
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
 # aiohttp is imported when the first request goes out (a fully cached call never loads it).
 _sessions: dict[tuple, aiohttp.ClientSession] = {}
 
@@ -69,8 +71,9 @@ async def post(url: str, *, json_body: Any, content: bytes | None, headers: Mapp
     session = _session(timeout, max_connections)
     extra = {}
     if content is None and method != "GET":
-        # Encoding here is cheaper than aiohttp's JsonPayload (measured: ~20% of its client CPU).
-        content = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode()
+        # Encoding here is cheaper than aiohttp's JsonPayload (measured: ~20% of its client CPU),
+        # with one encoder for every request (json.dumps with options builds one per call).
+        content = _ENCODER.encode(json_body).encode()
         extra = {"Content-Type": "application/json"}
     try:
         async with session.request(method, url, data=content, headers={**extra, **headers}) as response:

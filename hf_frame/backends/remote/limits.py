@@ -98,10 +98,18 @@ _limiters: dict[float, RateLimiter] = {}
 _adaptive: dict[tuple[str, int], AdaptiveLimit] = {}
 
 
+_origins: dict[str, str] = {}
+
+
 def server_limit(url: str, max_concurrency: int) -> AdaptiveLimit:
     """The process-wide :class:`AdaptiveLimit` of the server ``url`` is on (scheme, host and port)."""
-    parts = urlsplit(url)
-    key = (f"{parts.scheme}://{parts.netloc}", max_concurrency)
+    origin = _origins.get(url)
+    if origin is None:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if len(_origins) < 10_000:  # a few URLs per model and route: remembered
+            _origins[url] = origin
+    key = (origin, max_concurrency)
     limit = _adaptive.get(key)
     if limit is None:
         limit = _adaptive[key] = AdaptiveLimit(max_concurrency)
