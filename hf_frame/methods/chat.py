@@ -5,7 +5,8 @@
 (['product', 'review'], ['stars', 'error'])
 
 The job is framework-free like every other method (see :mod:`hf_frame.methods`); the pandas and
-polars adapters pick it up from ``METHODS``.
+polars adapters pick it up from ``METHODS``. The docstring of :func:`chat` describes what users
+call, ``df.hf.chat(...)``.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import re
 from typing import Any
 
 from ..backends import backend_for
-from ..config import resolve_settings
+from ..config import Unpack, resolve_settings
 from ..formats.prompting import PromptTemplate, is_template
 from ..formats.structured import acceptance_schema, arrow_type, normalize_schema
 from ..formats.structured import response_format as _response_format
 from ..tasks.chat import DETAIL_FIELDS, ChatCompletion
 from .job import Input, Job, make_job, split_kwargs
+from .kwargs import ChatKwargs
 
 RESPONSE_FORMATS = ("auto", "openai", "tgi")
 # OpenAI chat parameters hf_frame controls itself: passing them would break the one-reply-per-row contract.
@@ -53,24 +55,66 @@ def _schema_name(schema: Any) -> str:
 
 def chat(prompt: Any, system: str | None = None, *, model: str | None = None, json_schema: Any = None,
          response_format: str | dict = "auto", details: bool = False, schema_retries: int = 1,
-         parameters: dict | None = None, prefix: str | None = None, **sampling: Any) -> Job:
-    """Chat completion per row. Outputs ``reply``, or one typed column per ``json_schema`` field.
+         parameters: dict | None = None, prefix: str | None = None, **sampling: Unpack[ChatKwargs]) -> Job:
+    """Chat completion: one reply per row, or typed columns from a JSON reply.
 
-    ``prompt``: a column name, or a template such as ``"Rate this review of {product}: {review}"``
-    filled from the row's columns (``{{``/``}}`` for literal braces; a row with a missing value
-    gets null outputs and sends nothing). ``system``: an optional system message for every row.
+    Rows whose prompts are equal share one request. Requests go to an OpenAI-compatible
+    ``/v1/chat/completions`` route: the HF router's, or the ``endpoint=`` server's (TGI, vLLM,
+    llama.cpp).
 
-    ``json_schema``: a JSON Schema dict, a pydantic model class, or ``{"field": type}``; the reply
-    must be a JSON object matching it and is exploded into typed columns. A reply that is not
-    JSON or does not match is asked again ``schema_retries`` times, then becomes a row error.
+    Parameters
+    ----------
+    prompt : str
+        A column of prompts, or a template filled from each row's columns, such as
+        ``"Rate this review of {product}: {review}"`` (``{{``/``}}`` for literal braces). A row
+        with a missing value gets null outputs and sends nothing.
+    system : str, optional
+        A system message sent before every row's prompt.
+    model : str, optional
+        The model: a Hub id, default ``meta-llama/Llama-3.1-8B-Instruct`` (``:<provider>`` is added
+        when ``provider`` is set); on an ``endpoint=``, the name the server serves (default ``"tgi"``).
+    json_schema : dict or type, optional
+        The reply must be a JSON object matching this schema, and is exploded into one typed column
+        per field: a JSON Schema dict, a pydantic model class, or ``{"field": type}`` such as
+        ``{"stars": int, "tags": list[str]}``.
+    response_format : {"auto", "openai", "tgi"} or dict, default "auto"
+        How the schema is sent: ``"openai"`` (``{"type": "json_schema", ...}``), ``"tgi"``
+        (``{"type": "json_object", "value": schema}``), ``"auto"`` (openai on the router, tgi on an
+        ``endpoint=``, as huggingface_hub does), or a dict sent as it is.
+    details : bool, default False
+        Add ``finish_reason``, ``prompt_tokens`` and ``completion_tokens`` columns.
+    schema_retries : int, default 1
+        How many times a reply that is not JSON or does not match ``json_schema`` is asked again
+        before the row fails.
+    parameters : dict, optional
+        Extra fields of the request body, sent as given; they win over the keywords.
+    prefix : str, optional
+        The output columns' prefix, instead of the prompt column's name (``chat`` for a template).
+    **sampling
+        Settings for this call (:class:`~hf_frame.SettingsKwargs`: ``endpoint``, ``provider``,
+        ``max_concurrency``...), and sampling parameters sent in the body (``max_tokens``,
+        ``temperature``, ``seed``, ``top_p``, ``stop``...; see :class:`~hf_frame.methods.kwargs.ChatKwargs`):
+        any keyword that is not a setting. ``stream`` and ``n`` other than 1 are refused.
 
-    ``response_format``: how the schema is sent. ``"openai"``: ``{"type": "json_schema", ...}``;
-    ``"tgi"``: ``{"type": "json_object", "value": schema}``; ``"auto"`` (default): openai on the
-    router, tgi on an ``endpoint=`` (as huggingface_hub does); a dict is sent verbatim.
+    Returns
+    -------
+    DataFrame
+        The frame with these columns added, named ``<prompt column>_<field>`` (``chat_<field>`` for a template), of the Arrow types
+        below (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
+        fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
 
-    ``details=True`` adds ``finish_reason``, ``prompt_tokens`` and ``completion_tokens``. Other
-    keywords are sampling parameters sent in the body (``max_tokens``, ``temperature``, ``seed``,
-    ``top_p``, ``stop``...) or settings (``endpoint``, ``provider``, ``max_concurrency``...).
+        * ``reply`` (string): the reply, without ``json_schema``;
+        * one column per ``json_schema`` field instead, of its type (``int`` -> int64, ``float`` ->
+          double, ``str`` -> string, ``bool`` -> bool, lists -> list, nested objects -> struct);
+        * ``finish_reason`` (string), ``prompt_tokens`` and ``completion_tokens`` (int64): only with
+          ``details=True``;
+        * ``error`` (string): null, or why the row failed.
+
+    Examples
+    --------
+    >>> df.hf.chat("Rate this review of {product} from 1 to 5: {review}",
+    ...            json_schema={"stars": int, "reason": str}, max_tokens=200)   # doctest: +SKIP
+    >>> df.hf.chat("question", system="Answer in one sentence.", endpoint="http://localhost:8080")  # doctest: +SKIP
     """
     settings, extra = split_kwargs(sampling)
     wire = {**extra, **(parameters or {})}
