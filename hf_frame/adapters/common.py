@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import typing
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -56,13 +57,18 @@ def bind_frame_table(job: Job, frame: Any, resolved: ResolvedInputs) -> Job:
     return job.bind_table(table_to_dict(frame, exclude=exclude))
 
 
-def accessor_signature(build: Callable, *, fills_input: bool, returns: str) -> inspect.Signature:
+def accessor_signature(build: Callable, *, fills_input: bool, returns: type) -> inspect.Signature:
     """The signature ``help(df.hf.<method>)`` shows: ``self`` + the method's parameters.
 
     ``fills_input``: the accessor object (a Series or an Expr) is one of the inputs, so its
     parameter is left out (the first, or the one named by the function's ``series_arg``).
+    ``returns`` is what the accessor returns (``pd.DataFrame``, ``pl.LazyFrame``...). The
+    annotations are the parameters' resolved types (``typing.get_type_hints`` of the function),
+    not the strings written in its module, so they mean the same wherever they are read.
     """
-    params = list(inspect.signature(build).parameters.values())
+    hints = _resolved_hints(build)
+    params = [p.replace(annotation=hints.get(p.name, p.annotation))
+              for p in inspect.signature(build).parameters.values()]
     if fills_input:
         series_arg = getattr(build, "series_arg", None)
         params = [p for p in params if p.name != series_arg] if series_arg else params[1:]
@@ -70,12 +76,36 @@ def accessor_signature(build: Callable, *, fills_input: bool, returns: str) -> i
     return inspect.Signature([self_param, *params], return_annotation=returns)
 
 
+def _resolved_hints(build: Callable) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(build, include_extras=True)
+    except Exception:  # a plug-in method whose annotations do not resolve: they are shown as written
+        return {}
+
+
+def describe_accessor(method: Callable, build: Callable, *, fills_input: bool, returns: type) -> Callable:
+    """Give the accessor ``method`` the name and docstring of ``build``, and a signature and
+    ``__annotations__`` that agree: so ``inspect.signature`` and ``typing.get_type_hints`` both
+    say what the accessor takes and that it returns ``returns``.
+
+    ``__wrapped__`` is not kept: the accessor is no transparent wrapper of ``build`` (which takes
+    the series itself, and returns a job), so tools that unwrap must not show ``build``'s signature.
+    """
+    functools.update_wrapper(method, build)
+    del method.__wrapped__
+    signature = accessor_signature(build, fills_input=fills_input, returns=returns)
+    method.__signature__ = signature
+    method.__annotations__ = {**{name: p.annotation for name, p in signature.parameters.items()
+                                 if p.annotation is not p.empty}, "return": returns}
+    return method
+
+
 def input_names(job: Job, resolved: ResolvedInputs) -> tuple[str, ...]:
     """Names for messages: the column, or ``literal <arg>``."""
     return tuple(n if n else f"literal {inp.arg}" for n, inp in zip(resolved.names, job.inputs))
 
 
-def accessor_method(name: str, run: Callable[..., Any], *, target: str, fills_input: bool, returns: str) -> Callable:
+def accessor_method(name: str, run: Callable[..., Any], *, target: str, fills_input: bool, returns: type) -> Callable:
     """The ``.hf.<name>`` method of an accessor class: build the job, hand it to ``run``.
 
     ``target`` is the accessor attribute holding the wrapped object (a frame, a series, an
@@ -86,7 +116,6 @@ def accessor_method(name: str, run: Callable[..., Any], *, target: str, fills_in
     build = METHODS[name]
     series_arg = getattr(build, "series_arg", None) if fills_input else None
 
-    @functools.wraps(build)
     def method(self, *args, **kwargs):
         obj = getattr(self, target)
         if not fills_input:
@@ -95,8 +124,7 @@ def accessor_method(name: str, run: Callable[..., Any], *, target: str, fills_in
             return run(build(*args, **{series_arg: obj}, **kwargs), obj)
         return run(build(obj, *args, **kwargs), obj)
 
-    method.__signature__ = accessor_signature(build, fills_input=fills_input, returns=returns)
-    return method
+    return describe_accessor(method, build, fills_input=fills_input, returns=returns)
 
 
 def install_methods(cls: type, make: Callable[[str], Callable]) -> None:
