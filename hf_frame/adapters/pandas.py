@@ -103,6 +103,6 @@ class SeriesAccessor(_Accessor):
 
 
 common.install_methods(DataFrameAccessor, lambda name: common.accessor_method(
-    name, run_job_on_frame, target="_df", fills_input=False, returns="pd.DataFrame"))
+    name, run_job_on_frame, target="_df", fills_input=False, returns=pd.DataFrame))
 common.install_methods(SeriesAccessor, lambda name: common.accessor_method(
-    name, run_job_on_series, target="_s", fills_input=True, returns="pd.DataFrame"))
+    name, run_job_on_series, target="_s", fills_input=True, returns=pd.DataFrame))
