@@ -21,7 +21,7 @@ import typing
 
 from . import _deferred
 from ._version import __version__
-from .config import Settings, configure, resolve_settings
+from .config import Settings, SettingsKwargs, configure, resolve_settings
 from .errors import (
     CacheError,
     CacheWarning,
@@ -93,6 +93,7 @@ __all__ = [
     "RowErrors",
     "RowRequestError",
     "Settings",
+    "SettingsKwargs",
     "__version__",
     "cache_info",
     "clear_cache",
