@@ -28,8 +28,8 @@ def classify(col: Any, *, top_k: int | None = 1, model: str | None = None, param
         series or expression itself is this input. Missing values and empty strings give null
         outputs and send nothing.
     top_k : int or None, default 1
-        How many of the best labels to keep per row; above 1, or None (every label the model
-        returns), the outputs add ``labels``.
+        How many of the best labels to keep per row; above 1, or None for every label the model
+        returns, the outputs add ``labels``.
     model : str, optional
         A Hub model id (with ``provider="local"`` also a local directory); default
         ``distilbert/distilbert-base-uncased-finetuned-sst-2-english``.
@@ -154,9 +154,9 @@ def ner(col: Any, *, aggregation: str | None = "simple", model: str | None = Non
         series or expression itself is this input. Missing values and empty strings give null
         outputs and send nothing.
     aggregation : {"simple", "first", "average", "max", "none"} or None, default "simple"
-        How word pieces are merged into entities (the API's ``aggregation_strategy``, also accepted
-        under that name); ``"none"`` keeps one entity per token, None sends nothing (the server's
-        default).
+        How word pieces are merged into entities: ``simple``, ``first``, ``average``, ``max``, or
+        ``none`` (one entity per token); None sends nothing (the server decides). The API's name,
+        ``aggregation_strategy``, is accepted too.
     model : str, optional
         A Hub model id (with ``provider="local"`` also a local directory); default
         ``dslim/bert-base-NER``.
@@ -204,7 +204,7 @@ def qa(question: Any, context: Any, *, top_k: int | None = None, model: str | No
     context : str
         The context column, or one context for every row.
     top_k : int or None, default None
-        How many answers the API ranks; only the best is kept (None: the API's default).
+        How many answers the API ranks; only the best is kept (default: the API's).
     model : str, optional
         A Hub model id (with ``provider="local"`` also a local directory); default
         ``deepset/roberta-base-squad2``.
