@@ -54,8 +54,8 @@ def classify_image(col: Any, *, top_k: int | None = 1, model: str | None = None,
         On ``Series.hf`` and ``Expr.hf`` the series or expression itself is this input. Missing cells
         give null outputs and send nothing; a cell larger than ``max_media_bytes`` is a row error.
     top_k : int or None, default 1
-        How many of the best labels to keep per row; above 1, or None (every label the model
-        returns), the outputs add ``labels``.
+        How many of the best labels to keep per row; above 1, or None for every label the model
+        returns, the outputs add ``labels``.
     model : str, optional
         A Hub model id (with ``provider="local"`` also a local directory); default
         ``google/vit-base-patch16-224``.
@@ -100,8 +100,8 @@ def classify_audio(col: Any, *, top_k: int | None = 1, model: str | None = None,
         On ``Series.hf`` and ``Expr.hf`` the series or expression itself is this input. Missing cells
         give null outputs and send nothing; a cell larger than ``max_media_bytes`` is a row error.
     top_k : int or None, default 1
-        How many of the best labels to keep per row; above 1, or None (every label the model
-        returns), the outputs add ``labels``.
+        How many of the best labels to keep per row; above 1, or None for every label the model
+        returns, the outputs add ``labels``.
     model : str, optional
         A Hub model id (with ``provider="local"`` also a local directory); default
         ``MIT/ast-finetuned-audioset-10-10-0.4593``.
@@ -221,8 +221,8 @@ def detect(col: Any, *, threshold: float | None = None, model: str | None = None
         below (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
         fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
 
-        * ``objects`` (list<struct<label: string, score: double, box: struct<xmin: int64, ymin: int64,
-          xmax: int64, ymax: int64>>>): best first; boxes in pixels of the image;
+        * ``objects`` (list<struct<label: string, score: double, box: struct>>): best first; each
+          ``box`` is a struct<xmin: int64, ymin: int64, xmax: int64, ymax: int64>, in pixels;
         * ``error`` (string): null, or why the row failed.
 
     Examples
@@ -249,7 +249,8 @@ def segment(col: Any, *, subtask: str | None = None, threshold: float | None = N
         On ``Series.hf`` and ``Expr.hf`` the series or expression itself is this input. Missing cells
         give null outputs and send nothing; a cell larger than ``max_media_bytes`` is a row error.
     subtask : {"semantic", "instance", "panoptic"}, optional
-        The kind of segmentation, for models that do several (default: the model's).
+        The kind of segmentation, for models that do several: ``semantic``, ``instance`` or
+        ``panoptic`` (default: the model's).
     threshold : float, optional
         The smallest score kept, from 0 to 1 (default: the model's).
     model : str, optional
@@ -348,8 +349,8 @@ def transcribe(col: Any, *, return_timestamps: bool | str = False, model: str | 
         On ``Series.hf`` and ``Expr.hf`` the series or expression itself is this input. Missing cells
         give null outputs and send nothing; a cell larger than ``max_media_bytes`` is a row error.
     return_timestamps : bool or {"word", "char"}, default False
-        Also return the text in timed ``chunks``: True (segments; words for CTC models),
-        ``"word"``, or ``"char"`` (CTC models).
+        Also return the text in timed ``chunks``: True (segments; words for CTC models), ``word``,
+        or ``char`` (CTC models).
     model : str, optional
         A Hub model id (with ``provider="local"`` also a local directory); default
         ``openai/whisper-large-v3``.
