@@ -78,9 +78,9 @@ def chat(prompt: Any, system: str | None = None, *, model: str | None = None, js
         per field: a JSON Schema dict, a pydantic model class, or ``{"field": type}`` such as
         ``{"stars": int, "tags": list[str]}``.
     response_format : {"auto", "openai", "tgi"} or dict, default "auto"
-        How the schema is sent: ``"openai"`` (``{"type": "json_schema", ...}``), ``"tgi"``
-        (``{"type": "json_object", "value": schema}``), ``"auto"`` (openai on the router, tgi on an
-        ``endpoint=``, as huggingface_hub does), or a dict sent as it is.
+        How the schema is sent: ``openai`` (``{"type": "json_schema", ...}``), ``tgi``
+        (``{"type": "json_object", "value": schema}``), ``auto`` (openai on the router, tgi on an
+        endpoint, as huggingface_hub does), or a dict sent as it is.
     details : bool, default False
         Add ``finish_reason``, ``prompt_tokens`` and ``completion_tokens`` columns.
     schema_retries : int, default 1
