@@ -344,31 +344,32 @@ def embed(col: Any, *, chunking: Any = None, pooling: str | None = "mean", api: 
         series or expression itself is this input. Missing values and empty strings give null
         outputs and send nothing.
     chunking : bool, str or dict, optional
-        Split long texts before embedding, as Elasticsearch does: None or ``"none"`` (default: each
-        text is sent whole, cut by the server when ``truncate``), True or ``"sentence"`` (250 words,
-        1 sentence overlap), ``"word"`` (250 words, 100 overlap), or a dict such as
-        ``{"strategy": "word", "max_chunk_size": 200, "overlap": 50}``.
-    pooling : {"mean"} or None, default "mean"
-        ``"mean"``: one vector per row, the mean of its chunks' vectors; None (or ``"none"``): each
-        chunk with its own vector.
+        Split long texts before embedding, as Elasticsearch does: ``none`` or None (default: each
+        text is sent whole, cut by the server when ``truncate``), ``sentence`` or True (250 words,
+        1 sentence overlap), ``word`` (250 words, 100 overlap), or a dict of chunking settings
+        such as ``{"strategy": "word", "max_chunk_size": 200, "overlap": 50}``.
+    pooling : {"mean", "none"} or None, default "mean"
+        ``mean``: one vector per row, the mean of its chunks' vectors; ``none`` or None: each chunk
+        with its own vector.
     api : {"hf", "tei", "openai"}, optional
-        The server's flavour: ``"hf"`` (the HF router, or ``endpoint`` as given), ``"tei"``
-        (``{endpoint}/embed``) or ``"openai"`` (``{endpoint}/v1/embeddings``); ``"tei"`` and
-        ``"openai"`` need ``endpoint``. Default: from an endpoint ending in ``/embed`` or
-        ``/v1/embeddings``, else ``"hf"``.
+        The server's flavour: ``hf`` (the HF router, or the endpoint as given), ``tei``
+        (``{endpoint}/embed``) or ``openai`` (``{endpoint}/v1/embeddings``), these two needing an
+        endpoint. Default: ``tei`` or ``openai`` for an endpoint ending in ``/embed`` or
+        ``/v1/embeddings``, else ``hf``.
     normalize : bool, default True
-        Unit-length vectors (mean-pooled vectors are normalised again).
+        Return unit-length vectors (mean-pooled vectors are normalised again).
     truncate : bool or None, default True
-        Let the server cut texts longer than the model's limit; False makes them fail.
+        Let the server cut texts longer than the model's limit (otherwise they fail).
     dim : int, optional
-        The vector size, declared so that the output type is known before anything is sent (a
-        lazy polars plan then has ``pl.Array(pl.Float32, dim)``); the answers must have it.
+        The vector size, declared so that the output type is known before anything is sent; the
+        answers must have it.
     dimensions : int, optional
         Ask the server for shorter (Matryoshka) vectors of this size.
     prompt_name : str, optional
         The name of a prompt the model defines, put before each text (e.g. ``"query"``).
     encoding_format : {"float", "base64"}, optional
-        With ``api="openai"`` only: how the vectors travel (default ``"float"``).
+        Only with the ``openai`` api: how the vectors travel, ``float`` or ``base64`` (default
+        ``float``).
     model : str, optional
         A Hub model id (with ``provider="local"`` also a local directory); default
         ``sentence-transformers/all-MiniLM-L6-v2``.
@@ -388,8 +389,8 @@ def embed(col: Any, *, chunking: Any = None, pooling: str | None = "mean", api: 
         fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
 
         * ``embedding`` (fixed_size_list<float>[dim], polars ``Array(Float32, dim)``): with
-          ``pooling="mean"``; a lazy plan that cannot know the size (no ``dim``, a model of unknown
-          size) declares list<float>;
+          ``pooling="mean"``; a lazy plan that cannot know the size (no ``dim``, and a model whose
+          size hf_frame does not know) declares list<float>;
         * ``chunks`` (list<struct<text: string, start: int64, end: int64, embedding:
           fixed_size_list<float>[dim]>>): instead, with ``pooling=None``; ``start`` and ``end`` are
           character offsets into the row's text;
@@ -625,28 +626,29 @@ def search(query: str, col: Any, *, k: int = 10, chunking: Any = None, api: str 
     k : int, default 10
         How many rows to return; fewer when fewer rows have a vector.
     chunking : bool, str or dict, optional
-        Split long texts before embedding, as Elasticsearch does: None or ``"none"`` (default: each
-        text is sent whole, cut by the server when ``truncate``), True or ``"sentence"`` (250 words,
-        1 sentence overlap), ``"word"`` (250 words, 100 overlap), or a dict such as
-        ``{"strategy": "word", "max_chunk_size": 200, "overlap": 50}``.
+        Split long texts before embedding, as Elasticsearch does: ``none`` or None (default: each
+        text is sent whole, cut by the server when ``truncate``), ``sentence`` or True (250 words,
+        1 sentence overlap), ``word`` (250 words, 100 overlap), or a dict of chunking settings
+        such as ``{"strategy": "word", "max_chunk_size": 200, "overlap": 50}``.
     api : {"hf", "tei", "openai"}, optional
-        The server's flavour: ``"hf"`` (the HF router, or ``endpoint`` as given), ``"tei"``
-        (``{endpoint}/embed``) or ``"openai"`` (``{endpoint}/v1/embeddings``); ``"tei"`` and
-        ``"openai"`` need ``endpoint``. Default: from an endpoint ending in ``/embed`` or
-        ``/v1/embeddings``, else ``"hf"``.
+        The server's flavour: ``hf`` (the HF router, or the endpoint as given), ``tei``
+        (``{endpoint}/embed``) or ``openai`` (``{endpoint}/v1/embeddings``), these two needing an
+        endpoint. Default: ``tei`` or ``openai`` for an endpoint ending in ``/embed`` or
+        ``/v1/embeddings``, else ``hf``.
     normalize : bool, default True
-        Unit-length vectors (mean-pooled vectors are normalised again).
+        Return unit-length vectors (mean-pooled vectors are normalised again).
     truncate : bool or None, default True
-        Let the server cut texts longer than the model's limit; False makes them fail.
+        Let the server cut texts longer than the model's limit (otherwise they fail).
     dim : int, optional
-        The vector size, declared so that the output type is known before anything is sent (a
-        lazy polars plan then has ``pl.Array(pl.Float32, dim)``); the answers must have it.
+        The vector size, declared so that the output type is known before anything is sent; the
+        answers must have it.
     dimensions : int, optional
         Ask the server for shorter (Matryoshka) vectors of this size.
     prompt_name : str, optional
         The name of a prompt the model defines, put before each text (e.g. ``"query"``).
     encoding_format : {"float", "base64"}, optional
-        With ``api="openai"`` only: how the vectors travel (default ``"float"``).
+        Only with the ``openai`` api: how the vectors travel, ``float`` or ``base64`` (default
+        ``float``).
     model : str, optional
         A Hub model id (with ``provider="local"`` also a local directory); default
         ``sentence-transformers/all-MiniLM-L6-v2``.
@@ -738,13 +740,13 @@ def rerank(query: str, col: Any, *, top_n: int | None = None, raw_scores: bool =
         The text column (on ``Series.hf`` and ``Expr.hf`` the series or expression itself is this
         input).
     top_n : int, optional
-        Rank only the ``top_n`` most relevant rows; the others get a null rank (default: rank every row).
+        Rank only the ``top_n`` most relevant rows; the others get a null rank (default: every row).
     raw_scores : bool, default False
         The model's raw scores (logits) instead of probabilities.
     truncate : bool or None, default True
-        Let the server cut texts longer than the model's limit; False makes them fail.
+        Let the server cut texts longer than the model's limit (otherwise they fail).
     api : {"tei", "cohere"}, optional
-        The request body: ``"tei"`` (``{"query", "texts"}``) or ``"cohere"`` (``{"model", "query",
+        The request body: ``tei`` (``{"query", "texts"}``) or ``cohere`` (``{"model", "query",
         "documents", "top_n"}``). Default: TEI's first; a server answering Cohere-style, or refusing
         TEI's for want of ``documents``, gets Cohere's from then on.
     model : str, optional
