@@ -177,7 +177,7 @@ _usage_total: dict[str, int] = {}
 
 
 def last_run() -> dict[str, Any]:
-    """Counts of the most recent method call in this process: rows, unique inputs, cached, requests, failed.
+    """Counts of the last method call in this process: rows, unique inputs, cached, requests, failed.
 
     ``provider`` is the Inference Provider that answered (the router's ``x-inference-provider``
     header when it says, e.g. for chat with ``provider="auto"``); absent when nothing was sent.
