@@ -13,13 +13,13 @@ import logging
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Mapping, Sequence, cast
 
 import pyarrow as pa
 
 from .. import runtime
 from ..backends.remote import providers
-from ..config import Settings, is_setting, resolve_settings
+from ..config import Settings, SettingsKwargs, is_setting, resolve_settings
 from ..core import engine
 from ..errors import RowErrors, RowErrorWarning, user_stacklevel
 from ..tasks import TASKS, Call
@@ -179,16 +179,16 @@ class Job:
 # building jobs
 
 
-def split_kwargs(kwargs: dict[str, Any]) -> tuple[dict, dict]:
+def split_kwargs(kwargs: Mapping[str, Any]) -> tuple[SettingsKwargs, dict[str, Any]]:
     """Per-call settings overrides vs. extra API parameters (e.g. generation options)."""
-    settings = {k: v for k, v in kwargs.items() if is_setting(k)}
+    settings = cast(SettingsKwargs, {k: v for k, v in kwargs.items() if is_setting(k)})
     extra = {k: v for k, v in kwargs.items() if not is_setting(k)}
     return settings, extra
 
 
 def make_job(method: str, task_name: str, inputs: list[Input], *, model: str | None, parameters: dict | None,
              wire: dict | None = None, body: dict | None = None, options: dict | None = None, prefix: str | None = None,
-             settings: dict | None = None, **extra: Any) -> Job:
+             settings: SettingsKwargs | None = None, **extra: Any) -> Job:
     """Resolve settings, model and parameters into a one-call :class:`Job`."""
     task = TASKS[task_name]
     resolved = resolve_settings(**(settings or {}))
