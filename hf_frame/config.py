@@ -22,7 +22,7 @@ import os
 import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Mapping, TypedDict, cast
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
@@ -213,7 +213,7 @@ _ALIASES = {"api_key": "token"}  # huggingface_hub's InferenceClient(api_key=...
 _session_overrides: dict[str, Any] = {}
 
 
-def _unalias(settings: dict[str, Any]) -> dict[str, Any]:
+def _unalias(settings: Mapping[str, Any]) -> SettingsKwargs:
     """``api_key=`` -> ``token=`` (passing both with different values is an error)."""
     out = dict(settings)
     for alias, name in _ALIASES.items():
@@ -223,7 +223,7 @@ def _unalias(settings: dict[str, Any]) -> dict[str, Any]:
                 raise ConfigError(f"{alias}= and {name}= are the same setting; pass only one")
             if value is not None or name not in out:
                 out[name] = value
-    return out
+    return cast(SettingsKwargs, out)  # the callers check that every key is a setting
 
 
 def configure(**settings: Unpack[SettingsKwargs]) -> Settings:
