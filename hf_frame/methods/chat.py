@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from ..backends import backend_for
-from ..config import Unpack, resolve_settings
+from ..config import SettingsKwargs, Unpack, resolve_settings
 from ..formats.prompting import PromptTemplate, is_template
 from ..formats.structured import acceptance_schema, arrow_type, normalize_schema
 from ..formats.structured import response_format as _response_format
@@ -31,7 +31,7 @@ _RESERVED = {"messages": "the messages are built from prompt= and system=",
              "schema": "pass the schema as json_schema="}
 _SCHEMA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
-def _wire_model(model: str | None, settings: dict) -> tuple[str, dict]:
+def _wire_model(model: str | None, settings: SettingsKwargs) -> tuple[str, dict]:
     """The ``model`` field of the body: a router model id (with a ``:provider`` suffix when a
     provider other than the default is set), or the served name on a self-hosted endpoint."""
     resolved = resolve_settings(**settings)
