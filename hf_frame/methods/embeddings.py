@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -280,7 +280,7 @@ def _as_list(values: Any) -> list[Any]:
     return tolist() if callable(tolist) else list(values)
 
 
-def _embed_options(api: str | None, settings: dict, normalize: bool, truncate: bool | None,
+def _embed_options(api: str | None, settings: SettingsKwargs, normalize: bool, truncate: bool | None,
                    dimensions: int | None, prompt_name: str | None, encoding_format: str | None,
                    method: str) -> tuple[str, dict]:
     """The embeddings API flavour, and the fields sent at the root of the body."""
@@ -305,7 +305,7 @@ def _embed_options(api: str | None, settings: dict, normalize: bool, truncate: b
 def _build_embed(method: str, col: Any, *, chunking: Any, pooling: Any, api: str | None, normalize: bool,
                  truncate: bool | None, dim: int | None, dimensions: int | None, prompt_name: str | None,
                  encoding_format: str | None, model: str | None, parameters: dict | None, prefix: str | None,
-                 settings: dict, job_class: type = None, **fields: Any) -> EmbedJob:
+                 settings: Mapping[str, Any], job_class: type = None, **fields: Any) -> EmbedJob:
     settings, extra = split_kwargs(settings)
     reject_unknown(method, extra)
     checks.positive_int(method, "dim", dim)
@@ -454,7 +454,7 @@ class LocalSimilarityJob(EmbedJob):
             fields=list(self.output_type()))
 
 
-def local_similarity(job: Job, settings: dict) -> LocalSimilarityJob:
+def local_similarity(job: Job, settings: SettingsKwargs) -> LocalSimilarityJob:
     """The local form of a ``similarity`` job: same inputs, outputs and names, embeddings shared with ``embed``."""
     shared = _build_embed("embed", "", chunking=None, pooling="mean", api=None, normalize=True, truncate=True,
                           dim=None, dimensions=None, prompt_name=None, encoding_format=None, model=job.call.model,
