@@ -22,7 +22,7 @@ called directly, each function returns the :class:`Job` that the accessor runs o
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from ..config import SettingsKwargs, Unpack
 from . import checks
@@ -31,7 +31,7 @@ from .kwargs import GenerationKwargs, TranscriptionKwargs
 
 
 def _classification(method: str, task: str, col: Any, top_k: int | None, model, parameters, prefix,
-                    settings: dict) -> Job:
+                    settings: Mapping[str, Any]) -> Job:
     settings, extra = split_kwargs(settings)
     reject_unknown(method, extra)
     checks.positive_int(method, "top_k", top_k)
