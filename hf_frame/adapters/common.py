@@ -83,7 +83,7 @@ def _resolved_hints(build: Callable) -> dict[str, Any]:
         return {}
 
 
-def describe_accessor(method: Callable, build: Callable, *, fills_input: bool, returns: type) -> Callable:
+def describe_accessor(method: Any, build: Callable, *, fills_input: bool, returns: type) -> Callable:
     """Give the accessor ``method`` the name and docstring of ``build``, and a signature and
     ``__annotations__`` that agree: so ``inspect.signature`` and ``typing.get_type_hints`` both
     say what the accessor takes and that it returns ``returns``.
