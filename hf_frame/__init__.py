@@ -36,6 +36,12 @@ from .errors import (
     RowRequestError,
 )
 
+if typing.TYPE_CHECKING:  # what the names loaded on first use are, for type checkers and editors
+    from . import data
+    from .formats.media import decode_mask
+    from .methods import METHODS
+    from .runtime import cache_info, clear_cache, last_run, usage
+
 # Log records (retries, waits, call summaries) reach the application's handlers, and nothing is
 # printed when the application configured none.
 logging.getLogger(__name__).addHandler(logging.NullHandler())
