@@ -9,6 +9,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from ..config import Unpack
 from ..methods import FRAME, METHODS, Job, table_to_dict
 
 
@@ -57,6 +58,16 @@ def bind_frame_table(job: Job, frame: Any, resolved: ResolvedInputs) -> Job:
     return job.bind_table(table_to_dict(frame, exclude=exclude))
 
 
+class _Optional:
+    """The default shown for a keyword that may be left out (a setting: the session's value is used)."""
+
+    def __repr__(self) -> str:
+        return "..."
+
+
+OPTIONAL = _Optional()
+
+
 def accessor_signature(build: Callable, *, fills_input: bool, returns: type) -> inspect.Signature:
     """The signature ``help(df.hf.<method>)`` shows: ``self`` + the method's parameters.
 
@@ -65,10 +76,21 @@ def accessor_signature(build: Callable, *, fills_input: bool, returns: type) -> 
     ``returns`` is what the accessor returns (``pd.DataFrame``, ``pl.LazyFrame``...). The
     annotations are the parameters' resolved types (``typing.get_type_hints`` of the function),
     not the strings written in its module, so they mean the same wherever they are read.
+
+    ``**settings: Unpack[SettingsKwargs]`` is written out as one keyword-only parameter per key
+    (what it means, PEP 692), defaulting to :data:`OPTIONAL`: tools that read a live object's
+    signature (IPython and Jupyter completion, ``help()``) then offer ``max_concurrency=``.
     """
     hints = _resolved_hints(build)
-    params = [p.replace(annotation=hints.get(p.name, p.annotation))
-              for p in inspect.signature(build).parameters.values()]
+    params: list[inspect.Parameter] = []
+    for p in inspect.signature(build).parameters.values():
+        hint = hints.get(p.name, p.annotation)
+        if p.kind is p.VAR_KEYWORD and typing.get_origin(hint) is Unpack:
+            (keywords,) = typing.get_args(hint)
+            params += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=OPTIONAL, annotation=type_)
+                       for name, type_ in typing.get_type_hints(keywords, include_extras=True).items()]
+        else:
+            params.append(p.replace(annotation=hint))
     if fills_input:
         series_arg = getattr(build, "series_arg", None)
         params = [p for p in params if p.name != series_arg] if series_arg else params[1:]
