@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import os
+import subprocess
 import sys
+import textwrap
 import typing
+from pathlib import Path
 
 import pandas as pd
 import polars as pl
@@ -23,6 +27,7 @@ from hf_frame.adapters import polars as hf_polars
 from hf_frame.methods import METHODS
 from hf_frame.methods import kwargs as method_kwargs
 
+ROOT = Path(__file__).resolve().parents[1]
 NAMESPACES = [
     (hf_pandas.DataFrameAccessor, pd.DataFrame, False),
     (hf_pandas.SeriesAccessor, pd.DataFrame, True),
@@ -64,9 +69,13 @@ def test_every_accessor_method_has_hints_that_resolve_and_agree_with_its_signatu
         hints = typing.get_type_hints(method, include_extras=True)  # raises if any annotation does not resolve
         assert hints == _signature_hints(method), name
         assert hints["return"] is returns, name
-        # the method's own parameters, with the same types; the Series / Expr is not a parameter
+        # the method's own parameters, with the same types, its **keywords written out (PEP 692);
+        # the Series / Expr is not a parameter
         expected = typing.get_type_hints(build, include_extras=True)
         del expected["return"]
+        variadic = next(p.name for p in inspect.signature(build).parameters.values() if p.kind is p.VAR_KEYWORD)
+        (keywords,) = typing.get_args(expected.pop(variadic))
+        expected.update(typing.get_type_hints(keywords, include_extras=True))
         if fills_input:
             del expected[getattr(build, "series_arg", None) or next(iter(inspect.signature(build).parameters))]
         assert {k: v for k, v in hints.items() if k != "return"} == expected, name
@@ -86,6 +95,36 @@ def test_settings_are_typed_keywords_of_every_method():
     for function in (hf_frame.configure, hf_frame.resolve_settings, hf_frame.cache_info, hf_frame.clear_cache):
         (variadic,) = [p for p in inspect.signature(function).parameters.values() if p.kind is p.VAR_KEYWORD]
         assert typing.get_type_hints(function)[variadic.name] == config.Unpack[config.SettingsKwargs]
+
+
+def test_accessors_offer_every_setting_as_a_keyword_only_parameter():
+    """Live signatures (what IPython, Jupyter and help() read) name every setting."""
+    for owner in (pd.DataFrame({"t": ["a"]}).hf, pl.LazyFrame({"t": ["a"]}).hf, pl.col("t").hf):
+        params = inspect.signature(owner.classify).parameters
+        for name in config.SettingsKwargs.__annotations__:
+            assert params[name].kind is inspect.Parameter.KEYWORD_ONLY, name
+            assert repr(params[name].default) == "...", name
+        assert not any(p.kind is p.VAR_KEYWORD for p in params.values())
+        assert "max_new_tokens" in inspect.signature(owner.generate).parameters
+        assert "max_tokens" in inspect.signature(owner.chat).parameters
+
+
+def test_ipython_completes_settings_in_a_method_call(tmp_path):
+    pytest.importorskip("IPython")
+    code = textwrap.dedent("""
+        from IPython.core.completer import provisionalcompleter
+        from IPython.core.interactiveshell import InteractiveShell
+        shell = InteractiveShell.instance()
+        shell.run_cell("import pandas as pd, hf_frame; df = pd.DataFrame({'review': ['a']})")
+        with provisionalcompleter():
+            for text in ['df.hf.classify("review", max_con', 'df.hf.generate("review", max_new']:
+                print(sorted(c.text for c in shell.Completer.completions(text, len(text))))
+    """)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "IPYTHONDIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stderr
+    first, second = out.stdout.strip().splitlines()[-2:]
+    assert "'max_concurrency='" in first and "'max_new_tokens='" in second, out.stdout
 
 
 def test_settings_kwargs_lists_exactly_the_settings_with_their_types():
