@@ -6,10 +6,11 @@
 ['review', 'review_label', 'review_score', 'review_error']
 
 Importing registers ``.hf`` on pandas and polars objects, for whichever of them is installed: at
-once when it is already imported, else as soon as it is. The methods (and pyarrow, httpx, aiohttp
-with them) load then, or on first use of ``METHODS``, ``last_run``, ``usage``, ``cache_info``,
-``clear_cache``, ``decode_mask`` or ``data``, so ``import hf_frame`` alone stays cheap (the
-``hf-frame --help`` command, a script that only configures settings).
+once when it is already imported, else as soon as it is (and on Dask DataFrames and Series once
+``dask.dataframe`` is imported). The methods (and pyarrow, httpx, aiohttp with them) load then, or
+on first use of ``METHODS``, ``last_run``, ``usage``, ``cache_info``, ``clear_cache``,
+``decode_mask`` or ``data``, so ``import hf_frame`` alone stays cheap (the ``hf-frame --help``
+command, a script that only configures settings).
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ if importlib.util.find_spec("pandas") is not None:
     _deferred.when_imported("pandas", _register(".adapters.pandas"))
 if importlib.util.find_spec("polars") is not None:
     _deferred.when_imported("polars", _register(".adapters.polars"))
+if importlib.util.find_spec("dask") is not None:
+    # Importing dask.dataframe costs about as much again as hf_frame itself: wait for the user to.
+    _deferred.when_imported("dask.dataframe", _register(".adapters.dask"))
 
 __all__ = [
     "CacheError",

@@ -20,7 +20,7 @@ _lock = threading.Lock()
 
 
 def when_imported(name: str, callback: Callable[[ModuleType], None]) -> None:
-    """Call ``callback(module)`` once the top-level module ``name`` is imported."""
+    """Call ``callback(module)`` once the module ``name`` (``"pandas"``, ``"dask.dataframe"``) is imported."""
     module = sys.modules.get(name)
     if module is not None:
         callback(module)

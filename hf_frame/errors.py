@@ -90,6 +90,16 @@ class RowErrors(HFFrameError):
             "The other rows are cached; rerunning sends only the failed rows."
         )
 
+    def __reduce__(self):  # picklable (Dask sends it from a worker to the client): the constructor takes keywords
+        return _restore_exception, (type(self), self.args, dict(vars(self)))
+
+
+def _restore_exception(cls: type, args: tuple, state: dict) -> BaseException:
+    exc = cls.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
+
 
 class RowErrorWarning(UserWarning):
     """Warned once per call when some rows failed (their outputs are null)."""

@@ -174,10 +174,21 @@ def clear_cache(**settings: Unpack[SettingsKwargs]) -> int:
 _stats_lock = threading.Lock()
 _last_run: dict[str, Any] = {}
 _usage_total: dict[str, int] = {}
+_thread_stats = threading.local()  # the same counts, per calling thread (a Dask worker runs tasks in threads)
+_run_sources: list[Callable[[], None]] = []
+
+
+def add_run_source(source: Callable[[], None]) -> None:
+    """Register a function :func:`last_run` calls first, to record counts gathered elsewhere
+    (the Dask adapter adds its workers' counts this way)."""
+    if source not in _run_sources:
+        _run_sources.append(source)
 
 
 def last_run() -> dict[str, Any]:
     """Counts of the last method call in this process: rows, unique inputs, cached, requests, failed.
+
+    After a Dask computation, the counts its workers reported, summed (see :mod:`hf_frame.adapters.dask`).
 
     ``provider`` is the Inference Provider that answered (the router's ``x-inference-provider``
     header when it says, e.g. for chat with ``provider="auto"``); absent when nothing was sent.
@@ -199,8 +210,16 @@ def last_run() -> dict[str, Any]:
     {'method': 'classify', 'rows': 1000, 'unique': 640, 'cached': 600, 'requests': 40, 'failed': 0,
      'provider': 'hf-inference'}
     """
+    for source in list(_run_sources):
+        source()
     with _stats_lock:
         return dict(_last_run)
+
+
+def thread_last_run() -> dict[str, Any]:
+    """Like :func:`last_run`, but the most recent call made by the calling thread (exact when
+    several threads run calls at once)."""
+    return dict(getattr(_thread_stats, "last", {}))
 
 
 def record_run(stats: dict[str, Any]) -> None:
@@ -208,6 +227,7 @@ def record_run(stats: dict[str, Any]) -> None:
     with _stats_lock:
         _last_run.clear()
         _last_run.update(stats)
+        _thread_stats.last = dict(stats)
         for name, count in stats.get("usage", {}).items():
             _usage_total[name] = _usage_total.get(name, 0) + count
 
@@ -216,6 +236,7 @@ def update_last_run(**changes: Any) -> None:
     """Adjust the counts of the most recent call (jobs that run several engine passes)."""
     with _stats_lock:
         _last_run.update(changes)
+        getattr(_thread_stats, "last", {}).update(changes)
 
 
 def usage(reset: bool = False) -> dict[str, int]:
