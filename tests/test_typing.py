@@ -36,6 +36,14 @@ NAMESPACES = [
     (hf_polars.SeriesNamespace, pl.DataFrame, True),
     (hf_polars.ExprNamespace, pl.Expr, True),
 ]
+try:  # Dask is optional
+    import dask.dataframe as dd
+
+    from hf_frame.adapters import dask as hf_dask
+except ImportError:
+    dd = None
+else:
+    NAMESPACES += [(hf_dask.DataFrameAccessor, dd.DataFrame, False), (hf_dask.SeriesAccessor, dd.DataFrame, True)]
 NAMESPACE_IDS = [cls.__module__.rsplit(".", 1)[-1] + "." + cls.__name__ for cls, _, _ in NAMESPACES]
 
 
@@ -53,6 +61,8 @@ def _signature_hints(function) -> dict[str, typing.Any]:
     (pl.LazyFrame({"t": ["a"]}).hf, pl.LazyFrame),
     (pl.Series("t", ["a"]).hf, pl.DataFrame),
     (pl.col("t").hf, pl.Expr),
+    *([(dd.from_pandas(pd.DataFrame({"t": ["a"]}), npartitions=1).hf, dd.DataFrame),
+       (dd.from_pandas(pd.Series(["a"], name="t"), npartitions=1).hf, dd.DataFrame)] if dd is not None else []),
 ], ids=NAMESPACE_IDS)
 def test_one_method_per_namespace_returns_its_frame_type(owner, returns):
     method = owner.classify  # a bound method, as a user (or an editor) reaches it
