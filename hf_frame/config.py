@@ -12,13 +12,16 @@ The token is looked up as ``huggingface_hub.get_token()`` does: ``HF_FRAME_TOKEN
 (or the legacy ``HUGGING_FACE_HUB_TOKEN``), then the file written by ``hf auth login``
 (``$HF_TOKEN_PATH``, else ``$HF_HOME/token``, else ``$XDG_CACHE_HOME/huggingface/token``, else
 ``~/.cache/huggingface/token``). ``api_key=`` is accepted everywhere as an alias of ``token=``.
-The token is never part of a repr, a cache key, a log line or an error message.
+The token is never part of a repr, a cache key, a log line, an error message or a pickle (a
+pickled plan resolves the token again in the process that runs it).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import re
 import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -45,6 +48,48 @@ else:  # Python 3.10: typing_extensions when installed (pydantic brings it), els
 
 DEFAULT_BASE_URL = "https://router.huggingface.co"
 ERROR_MODES = ("warn", "raise", "ignore")
+
+
+class Token(str):
+    """The token as settings hold it: a ``str`` whose repr is ``'***'`` (traceback locals, logs),
+    and which a pickle never holds: pickled settings (a polars plan sent to another process or
+    serialized with ``LazyFrame.serialize()``) carry a :class:`DeferredToken` instead."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+    def __reduce__(self) -> tuple:
+        return (DeferredToken, ())
+
+    def __copy__(self) -> Token:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> Token:
+        return self
+
+
+class DeferredToken:
+    """What a token becomes in a pickle: a reference, resolved each time a request is sent, to the
+    token of the process sending it (:func:`configure`, ``HF_FRAME_TOKEN`` / ``HF_TOKEN``, or the
+    file ``huggingface-cli login`` writes)."""
+
+    def resolve(self) -> Token | None:
+        if "token" in _session_overrides:
+            token = _session_overrides["token"]
+        else:
+            token = get_token()
+        return Token(token) if isinstance(token, str) and token else None
+
+    def __repr__(self) -> str:
+        return "<the token of the process that runs the plan>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DeferredToken)
+
+    def __hash__(self) -> int:
+        return hash(DeferredToken)
 
 
 @dataclass(frozen=True)
@@ -82,9 +127,18 @@ class Settings:
     scale_up_timeout: float | None = 300.0
     device: str | None = None
     max_media_bytes: int = 50 * 1024 * 1024  # largest image/audio file, download or bytes value
+    max_response_bytes: int = 64 * 1024 * 1024  # largest answer read from the service (a larger one is a row error)
     # Not settable from the environment: seams for tests and power users.
     client: Any = field(default=None, repr=False, compare=False)
     transport: Any = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.token, str) and not isinstance(self.token, Token):
+            object.__setattr__(self, "token", Token(self.token))
+
+    def auth_token(self) -> str | None:
+        """The token to send now (a :class:`DeferredToken` is resolved in this process)."""
+        return self.token.resolve() if isinstance(self.token, DeferredToken) else self.token
 
     def __repr__(self) -> str:  # the token is never shown, only whether there is one
         shown = ", ".join(
@@ -264,8 +318,14 @@ def configure(**settings: Unpack[SettingsKwargs]) -> Settings:
         raise ConfigError(f"unknown setting(s) {sorted(unknown)}; known: {list(_SETTING_NAMES)}")
     if not settings:
         _session_overrides.clear()
+    before = dict(_session_overrides)
     _session_overrides.update(settings)
-    return resolve_settings()
+    try:
+        return resolve_settings()
+    except ConfigError:  # an invalid value changes nothing: the session keeps its settings
+        _session_overrides.clear()
+        _session_overrides.update(before)
+        raise
 
 
 def is_setting(name: str) -> bool:
@@ -380,26 +440,52 @@ def _from_env(name: str, raw: str) -> Any:
     return raw
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+_PROVIDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
 def _validate(s: Settings) -> None:
+    """Every setting has the type and range it needs (a ConfigError names the setting and value)."""
+
     def bad(name: str, why: str) -> ConfigError:
         return ConfigError(f"setting {name}={getattr(s, name)!r} is invalid: {why}")
 
-    if not isinstance(s.max_concurrency, int) or s.max_concurrency < 1:
-        raise bad("max_concurrency", "must be an integer >= 1")
-    if s.requests_per_minute is not None and s.requests_per_minute <= 0:
-        raise bad("requests_per_minute", "must be > 0 or None")
-    if s.timeout <= 0:
-        raise bad("timeout", "must be > 0 seconds")
-    if not isinstance(s.max_retries, int) or s.max_retries < 0:
-        raise bad("max_retries", "must be an integer >= 0")
-    if s.retry_backoff < 0:
-        raise bad("retry_backoff", "must be >= 0 seconds")
+    if s.token is not None and not isinstance(s.token, (str, DeferredToken)):
+        raise ConfigError(f"setting token is invalid: must be a string or None, got {type(s.token).__name__}")
+    for name in ("provider", "base_url", "errors"):
+        if not isinstance(getattr(s, name), str):
+            raise bad(name, "must be a string")
+    for name in ("endpoint", "device"):
+        if getattr(s, name) is not None and not isinstance(getattr(s, name), str):
+            raise bad(name, "must be a string or None")
+    for name in ("progress", "wait_for_model"):
+        if not isinstance(getattr(s, name), bool):
+            raise bad(name, "must be True or False")
+    if not isinstance(s.cache, (bool, str, os.PathLike)):
+        raise bad("cache", "must be True, False, 'memory' or a path")
+    for name, minimum in (("max_concurrency", 1), ("max_retries", 0), ("batch_size", 1)):
+        if not _is_int(getattr(s, name)) or getattr(s, name) < minimum:
+            raise bad(name, f"must be an integer >= {minimum}")
+    for name in ("max_media_bytes", "max_response_bytes"):
+        if not _is_int(getattr(s, name)) or getattr(s, name) < 1:
+            raise bad(name, "must be an integer >= 1 (bytes)")
+    if s.requests_per_minute is not None and (not _is_number(s.requests_per_minute) or s.requests_per_minute <= 0):
+        raise bad("requests_per_minute", "must be a number > 0 or None")
+    if not _is_number(s.timeout) or s.timeout <= 0:
+        raise bad("timeout", "must be a number of seconds > 0")
+    if not _is_number(s.retry_backoff) or s.retry_backoff < 0:
+        raise bad("retry_backoff", "must be a number of seconds >= 0")
     if s.errors not in ERROR_MODES:
         raise bad("errors", f"must be one of {ERROR_MODES}")
-    if not isinstance(s.batch_size, int) or s.batch_size < 1:
-        raise bad("batch_size", "must be an integer >= 1")
-    if not isinstance(s.max_media_bytes, int) or s.max_media_bytes < 1:
-        raise bad("max_media_bytes", "must be an integer >= 1 (bytes)")
+    if not _PROVIDER.fullmatch(s.provider) or ".." in s.provider:
+        raise bad("provider", "must be a provider name such as 'hf-inference', 'together' or 'local'")
     if not s.base_url.startswith(("http://", "https://")):
         raise bad("base_url", "must start with http:// or https://")
     if s.endpoint is not None and not str(s.endpoint).startswith(("http://", "https://")):

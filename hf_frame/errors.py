@@ -15,7 +15,8 @@
     │   ├── FatalRequestError         systematic: bad token (401/403), unknown model (404),
     │   │                             invalid parameters; stops the whole call at once
     │   └── RowRequestError           one row's request failed (400/413/422, or still failing
-    │                                 after retries); becomes a null output + `<prefix>_error`
+    │       │                         after retries); becomes a null output + `<prefix>_error`
+    │       └── AnswerError           the service answered, but not in a shape the task reads
     ├── RowErrors                     raised with ``errors="raise"`` after every other row finished
     │                                 (and was cached); ``.errors`` maps row label -> message
     └── CacheError                    the answer cache cannot be used (a corrupt file, an unreachable
@@ -23,8 +24,9 @@
 
     CacheWarning (UserWarning)        answers could not be written to the cache yet (kept in memory)
 
-Internal, never seen by users: ``WireTimeout`` / ``WireError`` / ``WireUnreachable`` (the one boundary where aiohttp's
-and httpx's own exceptions are mapped), ``LocalModelError`` / ``LocalModelLoadError`` (the local
+Internal, never seen by users: ``WireTimeout`` / ``WireError`` / ``WireUnreachable`` / ``WireTooLarge``
+(the one boundary where aiohttp's and httpx's own exceptions are mapped), ``LocalModelError`` /
+``LocalModelLoadError`` (the local
 backend; the engine turns them into the request errors above).
 
 Messages name the task, the model, the column, row, file or URL involved, and never the token
@@ -72,6 +74,10 @@ class FatalRequestError(RequestError):
 
 class RowRequestError(RequestError):
     """A failure specific to one request: the rows it served get null outputs and an error."""
+
+
+class AnswerError(RowRequestError):
+    """The service answered, but the answer does not have the shape the task reads (never cached)."""
 
 
 class RowErrors(HFFrameError):
@@ -205,3 +211,11 @@ def user_stacklevel() -> int:
         frame = frame.f_back
         level += 1
     return level
+
+
+class WireTooLarge(Exception):
+    """The answer is larger than ``max_response_bytes``; reading stopped there (never retried)."""
+
+    def __init__(self, status: int, size: str):
+        super().__init__(size)
+        self.status = status

@@ -3,6 +3,7 @@
 * ``hub_server`` (session): one :class:`fake_hub.FakeHub` for the whole run.
 * ``hub`` (function): that server, reset (no requests, faults or counters; latency 0).
 * ``redis_server`` / ``redis_url`` / ``make_redis_server``: a real Redis server (``redis_server.py``).
+* ``hf`` (function): ``hub`` with the library pointed at it (modules may define their own).
 * ``_isolated_settings`` (autouse): every test gets its own cache directory, no progress bars
   and a fake token, whatever the developer's shell or earlier tests configured; ``HF_ENDPOINT``
   (where provider mappings are looked up) is the fake hub, so no test asks the real Hub.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,6 +49,22 @@ def hub(hub_server: FakeHub) -> Iterator[FakeHub]:
     _restore(hub_server)
     yield hub_server
     _restore(hub_server)  # leave no fault or setting behind for the next test
+
+
+@pytest.fixture
+def hf(hub: FakeHub) -> FakeHub:
+    """The hub, with the library pointed at it (``base_url``) and fast retries."""
+    import hf_frame
+
+    hf_frame.configure(base_url=hub.base_url, retry_backoff=0.001)
+    return hub
+
+
+def quiet(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` with warnings (the RowErrorWarning of failed rows) silenced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*args, **kwargs)
 
 
 def _restore(server: FakeHub) -> None:

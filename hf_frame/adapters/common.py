@@ -38,8 +38,8 @@ def resolve_inputs(job: Job, *, n_rows: int, columns: Sequence[str], get_column:
             if len(values) != n_rows:
                 raise ValueError(f"{job.method}: {inp.arg} has {len(values)} values but the frame has {n_rows} rows")
             out.columns.append(values), out.names.append(name), out.literal.append(False)
-        elif isinstance(value, str) and value in columns:
-            out.columns.append(get_column(value)), out.names.append(value), out.literal.append(False)
+        elif _is_column(value, columns):
+            out.columns.append(get_column(value)), out.names.append(str(value)), out.literal.append(False)
         elif inp.literal_ok and not isinstance(value, (list, tuple, dict, set)):
             out.columns.append([value] * n_rows), out.names.append(None), out.literal.append(True)
         elif isinstance(value, (list, tuple, set)):
@@ -48,6 +48,15 @@ def resolve_inputs(job: Job, *, n_rows: int, columns: Sequence[str], get_column:
         else:
             raise KeyError(f"{job.method}: column {value!r} not found; the frame has columns {list(columns)}")
     return out
+
+
+def _is_column(value: Any, columns: Sequence[Any]) -> bool:
+    """A column name of the frame: a string, or another label pandas allows (``0``, ``2024``)."""
+    if isinstance(value, str):
+        return value in columns
+    if isinstance(value, bool) or not isinstance(value, (int, float)):  # True == 1: never a column by accident
+        return False
+    return any(type(c) is type(value) and c == value for c in columns)
 
 
 def bind_frame_table(job: Job, frame: Any, resolved: ResolvedInputs) -> Job:

@@ -28,6 +28,15 @@ def _as_values(value: Any):
     return None
 
 
+def _column(job: Job, df: pd.DataFrame, name: Any) -> pd.Series:
+    """One column of ``df``; a name held by several columns is refused (which one was meant?)."""
+    column = df[name]
+    if isinstance(column, pd.DataFrame):
+        raise ValueError(f"{job.method}: the frame has {column.shape[1]} columns named {name!r}; "
+                         "rename them so that each name is one column (df.columns = [...])")
+    return column
+
+
 def _to_pandas(array: pa.Array, index: pd.Index) -> pd.Series:
     # .set_axis, not Series(..., index=): the latter would reindex (and null) every row.
     return array.to_pandas(types_mapper=pd.ArrowDtype).set_axis(index)
@@ -37,8 +46,8 @@ def run_job_on_frame(job: Job, df: pd.DataFrame) -> pd.DataFrame:
     """Run ``job`` on ``df``; a new frame with the output columns appended (``df`` is not modified)."""
     if job.returns_rows:
         return _select_rows(job, df)
-    resolved = common.resolve_inputs(job, n_rows=len(df), columns=list(df.columns), get_column=lambda c: df[c].tolist(),
-                                     as_values=_as_values)
+    resolved = common.resolve_inputs(job, n_rows=len(df), columns=list(df.columns),
+                                     get_column=lambda c: _column(job, df, c).tolist(), as_values=_as_values)
     job = common.bind_frame_table(job, df, resolved)
     names = job.output_names(resolved.names, [str(c) for c in df.columns])
     result = job.run(job.arrange(resolved.columns, resolved.literal), labels=df.index.tolist(),
@@ -71,8 +80,8 @@ def _select_rows(job: Job, df: pd.DataFrame) -> pd.DataFrame:
     def as_series(value: Any):
         return ((None if value.name is None else str(value.name)), value) if isinstance(value, pd.Series) else None
 
-    resolved = common.resolve_inputs(job, n_rows=len(df), columns=list(df.columns), get_column=lambda c: df[c],
-                                     as_values=as_series)
+    resolved = common.resolve_inputs(job, n_rows=len(df), columns=list(df.columns),
+                                     get_column=lambda c: _column(job, df, c), as_values=as_series)
     names = job.output_names(resolved.names, [str(c) for c in df.columns])
     positions, data = job.select(resolved.columns, labels=df.index.tolist(),
                                  error_column=names.get("error", "error"), input_names=common.input_names(job, resolved))

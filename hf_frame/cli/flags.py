@@ -125,12 +125,13 @@ _SETTING_HELP = {
     "wait_for_model": "on a 503 while a model loads, ask the server to hold the request",
     "device": "the torch device for --provider local (cuda, cuda:1, cpu, mps)",
     "max_media_bytes": "the largest image or audio file",
+    "max_response_bytes": "the largest answer read from a server (a larger one is a row error)",
     "bill_to": "an organization billed for the requests (X-HF-Bill-To; also HF_BILL_TO)",
     "scale_up_timeout": "seconds an --endpoint scaled to zero may take to wake up ('none': no wait)",
 }
 _SETTING_METAVARS = {
     "provider": "NAME", "base_url": "URL", "endpoint": "URL", "requests_per_minute": "N", "timeout": "SECONDS",
-    "retry_backoff": "SECONDS", "cache": "WHERE", "errors": "MODE", "device": "DEVICE", "max_media_bytes": "BYTES",
+    "retry_backoff": "SECONDS", "cache": "WHERE", "errors": "MODE", "device": "DEVICE", "max_media_bytes": "BYTES", "max_response_bytes": "BYTES",
 }
 
 

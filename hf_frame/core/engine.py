@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from .. import runtime
-from ..errors import FatalRequestError, InputError, RowRequestError
+from ..errors import AnswerError, FatalRequestError, InputError, RowRequestError
 from ..runtime import get_cache
 from ..tasks.base import Call, RowFailure
 from . import keys
@@ -22,9 +22,10 @@ from .progress import Progress
 # key -> future of (result, error) for requests being sent right now, by any call.
 _inflight = runtime.inflight
 
-# After this many identical client errors with no success at all, the error is systematic
-# (invalid parameters, wrong task for the model...) and the call stops instead of failing each row.
-SYSTEMATIC_AFTER = 3
+# When this many different inputs, each sent alone, failed with the same client error, none
+# succeeded and nothing else is on the wire, the error is systematic (invalid parameters, wrong
+# task for the model...) and the call stops instead of failing each row.
+SYSTEMATIC_AFTER = 4
 
 
 @dataclass
@@ -142,7 +143,17 @@ class _Sender:
         self.progress, self.outcome = progress, outcome
         self.answers: dict[str, tuple[Any, str | None]] = {}
         self.successes = 0
+        # The systematic-error rule (see _note_client_error): per message, how many inputs sent
+        # alone failed with it; the probes of failed batches in flight; requests on the wire.
         self.client_errors: dict[str, int] = {}
+        self.first_error: dict[str, RowRequestError] = {}
+        self.probing = 0
+        self.probed = asyncio.Event()  # set when no probe is in flight
+        self.probed.set()
+        self.in_flight = 0
+        self.steady = asyncio.Event()  # cleared while the call looks systematically failing
+        self.steady.set()
+        self.fatal: FatalRequestError | None = None
         # Bounds the batches being built and sent at once: a request body is built only when it
         # is about to go out, so 10,000 image paths never hold 10,000 images in memory.
         self.gate = asyncio.Semaphore(call.settings.max_concurrency)
@@ -185,52 +196,136 @@ class _Sender:
                 try:
                     results = self.task.parse(self.call, answer, items)
                     break
-                except (ValueError, TypeError, KeyError, IndexError) as exc:
+                except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
                     attempt += 1
                     if attempt > self.task.answer_retries(self.call):
-                        raise RowRequestError(self.task.answer_error(self.call, exc, attempt),
-                                              task=self.task.name, model=self.call.model or "") from None
+                        raise AnswerError(self.task.answer_error(self.call, exc, attempt),
+                                          task=self.task.name, model=self.call.model or "") from None
             if len(results) != len(items):
-                raise RowRequestError(f"{self.task.name}: expected {len(items)} results, got {len(results)}")
+                raise AnswerError(f"{self.task.name}: expected {len(items)} results, got {len(results)}",
+                                  task=self.task.name, model=self.call.model or "")
         except (RowRequestError, InputError) as exc:
             # InputError: a file or URL that could not be read when the request was built.
-            if len(batch) > 1:  # isolate the offending item(s): split the batch and retry the halves
-                half = len(batch) // 2
-                await asyncio.gather(self.send(batch[:half]), self.send(batch[half:]))
+            if len(batch) > 1:  # isolate the offending item(s): split the batch and retry the parts
+                await self._split(batch, exc)
                 return
             if isinstance(exc, RowRequestError):
                 self._note_client_error(exc)
             self._publish(batch[0], None, str(exc))
             return
         self.successes += 1
-        if self.cache is not None:
-            self.cache.put_many({k: self.task.encode(r) for k, r in zip(batch, results)})
-        for key, result in zip(batch, results):
-            self._publish(key, result, None)
+        self.steady.set()  # an input succeeded: whatever failed so far is not systematic
+        self.probed.set()
+        # Each result as the cache gives it back, checked against the output type: one that does
+        # not fit is a row error and is never cached.
+        checked = self.task.verified(self.call, results)
+        stored = {key: data for key, (_, data, _) in zip(batch, checked) if data is not None}
+        if self.cache is not None and stored:
+            self.cache.put_many(stored)
+        for key, (value, _, error) in zip(batch, checked):
+            self._publish(key, value, error)
 
     async def _dispatch(self, items: list[Any]) -> Any:
-        answer, provider = await self.call.backend.send(self.task, self.call, items)
-        if provider is not None:
-            self.outcome.provider = provider
-        return answer
+        if not self.steady.is_set():  # the call looks systematically failing: wait for what is on the wire
+            await self.steady.wait()
+        if self.fatal is not None:
+            raise self.fatal
+        self.in_flight += 1
+        try:
+            answer, provider = await self.call.backend.send(self.task, self.call, items)
+            if provider is not None:
+                self.outcome.provider = provider
+            return answer
+        finally:
+            self.in_flight -= 1
+            if not self.in_flight and not self.steady.is_set():
+                # Decide once this request's outcome has been noted (its task runs on first).
+                asyncio.get_running_loop().call_soon(self._settle)
+
+    def _suspect(self, exc: Exception) -> bool:
+        """Could this failure be systematic? A client error (or an unreachable service, or an
+        answer of the wrong shape) while no input of the call has succeeded yet."""
+        return isinstance(exc, RowRequestError) and exc.status in (400, 422, None) and not self.successes
+
+    async def _split(self, batch: list[str], exc: Exception) -> None:
+        """Send a failed batch again in parts: halves, to isolate the offending inputs.
+
+        While the failure may be systematic, a few of its inputs first go alone (as many as the
+        rule below still needs), and the halves wait for them: then a service refusing every
+        request stops the call after a handful of requests, not after ``2n - 1``, and batches that
+        each hold one bad input go on as soon as one input alone succeeds."""
+        probes: list[str] = []
+        if self._suspect(exc):
+            if self.probing:  # other probes are out: their outcome decides for this batch too
+                await self.probed.wait()
+            if self._suspect(exc):
+                needed = SYSTEMATIC_AFTER - max(self.client_errors.values(), default=0)
+                probes = batch[:max(0, min(needed, len(batch) - 1))]
+        if probes:
+            self.probing += len(probes)
+            self.probed.clear()
+            try:
+                await asyncio.gather(*(self.send([key]) for key in probes))
+            finally:
+                self.probing -= len(probes)
+                if not self.probing:
+                    self.probed.set()
+        rest = batch[len(probes):]
+        if len(rest) == 1:
+            await self.send(rest)
+            return
+        half = len(rest) // 2
+        await asyncio.gather(self.send(rest[:half]), self.send(rest[half:]))
 
     def _note_client_error(self, exc: RowRequestError) -> None:
-        """Stop the call when the first different inputs all fail the same way: that is systematic.
+        """Stop the call when its requests all fail the same way: that is systematic.
+
+        One rule for single and batched tasks. Counted, per message: the different inputs that
+        failed with it when sent alone (a failed batch sends a few of its inputs alone first,
+        see :meth:`_split`). Once ``SYSTEMATIC_AFTER`` did and no input succeeded, nothing new is
+        sent; if the requests still on the wire bring no success either, the call stops. Any
+        success ends the suspicion for the rest of the call: a few bad rows among valid ones
+        never stop it.
 
         400/422: the parameters or the model are wrong. No status: the service is unreachable
-        (each of those already went through every retry)."""
-        if exc.status not in (400, 422, None) or self.successes:
+        (each of those already went through every retry), or its answers have the wrong shape."""
+        if not self._suspect(exc):
             return
         message = str(exc)
+        self.first_error.setdefault(message, exc)
         self.client_errors[message] = self.client_errors.get(message, 0) + 1
-        if self.client_errors[message] >= SYSTEMATIC_AFTER:
-            cause = ("the service is unreachable" if exc.status is None
-                     else "the parameters or the model are likely wrong")
-            raise FatalRequestError(
-                f"{message} (the first {SYSTEMATIC_AFTER} different inputs all failed this way, so {cause}; "
-                "stopping)",
-                status=exc.status, task=exc.task, model=exc.model,
-            )
+        if self.client_errors[message] < SYSTEMATIC_AFTER:
+            return
+        if self.in_flight:  # requests on the wire may still succeed: hold new ones until they are back
+            self.steady.clear()
+            return
+        self.fatal = self._systematic(message)
+        self.steady.set()  # requests held back raise it too
+        raise self.fatal
+
+    def _settle(self) -> None:
+        """The last request on the wire came back while new ones were held: stop or go on."""
+        if self.steady.is_set() or self.in_flight:
+            return
+        if not self.successes and self.fatal is None:
+            message, count = max(self.client_errors.items(), key=lambda kv: kv[1])
+            if count >= SYSTEMATIC_AFTER:
+                self.fatal = self._systematic(message)
+        self.steady.set()
+
+    def _systematic(self, message: str) -> FatalRequestError:
+        count, exc = self.client_errors[message], self.first_error[message]
+        status = exc.status
+        if isinstance(exc, AnswerError):
+            cause = "the model's answers do not have the shape this task reads"
+        elif status is None:
+            cause = "the service is unreachable"
+        else:
+            cause = "the parameters or the model are likely wrong"
+        return FatalRequestError(
+            f"{message} ({count} different inputs all failed this way and none succeeded, so {cause}; stopping)",
+            status=status, task=self.task.name, model=self.call.model or "",
+        )
 
     def _publish(self, key: str, result: Any, error: str | None) -> None:
         self.answers[key] = (result, error)

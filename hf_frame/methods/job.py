@@ -24,6 +24,7 @@ from ..core import engine
 from ..errors import RowErrors, RowErrorWarning, user_stacklevel
 from ..tasks import TASKS, Call
 from ..tasks.defaults import default_model
+from . import checks
 
 ERROR_FIELD = "error"
 FRAME = object()  # marker: "the frame the method is called on" (table_qa's default table)
@@ -193,10 +194,12 @@ def make_job(method: str, task_name: str, inputs: list[Input], *, model: str | N
     task = TASKS[task_name]
     resolved = resolve_settings(**(settings or {}))
     providers.check(resolved.provider, task_name, endpoint=resolved.endpoint, describe=_describe_task)
+    if parameters is not None and not isinstance(parameters, dict):
+        raise TypeError(f"{method}: parameters must be a dict, got {type(parameters).__name__}")
     merged = {**(wire or {}), **(parameters or {})}
+    sent = checks.json_parameters(method, {k: v for k, v in merged.items() if v is not None})
     model = model or (default_model(task_name, resolved.provider) if task.default_model else None)
-    call = Call(task=task, model=model, parameters={k: v for k, v in merged.items() if v is not None},
-                options=options or {}, body=body or {}, settings=resolved)
+    call = Call(task=task, model=model, parameters=sent, options=options or {}, body=body or {}, settings=resolved)
     return Job(method=method, calls=[call], inputs=inputs, prefix=prefix, **extra)
 
 

@@ -235,6 +235,7 @@ def qa(question: Any, context: Any, *, top_k: int | None = None, model: str | No
     """
     settings, extra = split_kwargs(settings)
     reject_unknown("qa", extra)
+    checks.positive_int("qa", "top_k", top_k)
     return make_job("qa", "question-answering", [Input("question", question, True), Input("context", context, True)],
                     model=model, parameters=parameters, wire={"top_k": top_k}, prefix=prefix, settings=settings)
 
@@ -293,6 +294,9 @@ def table_to_dict(table: Any, exclude: Sequence[str] = ()) -> dict[str, list[str
     elif hasattr(table, "collect"):  # a polars LazyFrame
         return table_to_dict(table.collect(), exclude)
     elif hasattr(table, "columns"):
+        repeated = sorted({str(c) for c in table.columns if list(table.columns).count(c) > 1})
+        if repeated:
+            raise ValueError(f"table_qa: the table has several columns named {repeated}; rename them")
         columns = {str(c): list(table[c]) for c in table.columns if c not in exclude}
     else:
         raise TypeError(f"table_qa: table must be a DataFrame or a dict of columns, got {type(table).__name__}")
@@ -345,6 +349,7 @@ def fill_mask(col: Any, *, top_k: int = 5, model: str | None = None, parameters:
     """
     settings, extra = split_kwargs(settings)
     reject_unknown("fill_mask", extra)
+    checks.positive_int("fill_mask", "top_k", top_k)
     return make_job("fill_mask", "fill-mask", [Input("col", col)], model=model, parameters=parameters,
                     wire={"top_k": top_k}, prefix=prefix, settings=settings)
 

@@ -19,6 +19,7 @@ from ..backends.remote.http import Request
 from ..config import Settings
 from ..errors import InputTypeError
 from ..formats.cells import is_missing
+from ..formats.ids import hub_model_id as model_path
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,24 @@ def input_name(call: Call, input_index: int) -> str:
     return call.input_names[input_index] if input_index < len(call.input_names) else "input"
 
 
+def check_unicode(text: str, call: Call, row: Any, input_index: int = 0) -> None:
+    """Refuse text that cannot be sent as UTF-8 (a lone surrogate such as ``'\\ud800'``)."""
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputTypeError(
+            f"{call.task.method}: column {input_name(call, input_index)!r} row {row!r} holds text that is not "
+            f"valid Unicode ({text[exc.start]!r} at position {exc.start}, a lone surrogate); "
+            "fix or drop it (text.encode('utf-8', 'replace').decode('utf-8') replaces it with '?')"
+        ) from None
+
+
 def require_text(value: Any, call: Call, row: Any, input_index: int = 0) -> str | None:
     """The text of a cell; None for a missing or empty value (null output, no request)."""
     if isinstance(value, str):
+        check_unicode(value, call, row, input_index)
         return value if value.strip() else None
     if is_missing(value):
         return None
@@ -88,6 +104,37 @@ def require_text(value: Any, call: Call, row: Any, input_index: int = 0) -> str 
         f"{call.task.method}: column {input_name(call, input_index)!r} row {row!r} holds "
         f"{type(value).__name__} {shown}, expected text"
     )
+
+
+#: What building an Arrow value from a malformed result raises.
+BUILD_ERRORS = (pa.ArrowException, OverflowError, TypeError, ValueError, KeyError, IndexError, AttributeError)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
+def misfit(value: Any, kind: pa.DataType, path: str = "") -> tuple[str, Any, pa.DataType] | None:
+    """The first part of ``value`` that does not fit the Arrow type ``kind``: ``(path, value, type)``
+    with a path such as ``entities[0].word``; None when the whole value fits."""
+    try:
+        pa.array([value], type=kind)
+        return None
+    except BUILD_ERRORS:
+        pass
+    if pa.types.is_struct(kind) and isinstance(value, dict):
+        for field in kind:
+            found = misfit(value.get(field.name), field.type, f"{path}.{field.name}" if path else field.name)
+            if found is not None:
+                return found
+    elif (pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind)) \
+            and isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            found = misfit(item, kind.value_type, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return path, value, kind
 
 
 class Task:
@@ -108,7 +155,7 @@ class Task:
         if s.endpoint:
             return s.endpoint
         provider = "hf-inference" if s.provider == "auto" else s.provider
-        url = f"{s.base_url.rstrip('/')}/{provider}/models/{call.model}"
+        url = f"{s.base_url.rstrip('/')}/{provider}/models/{model_path(call.model)}"
         return f"{url}/pipeline/{self.name}" if self.pipeline_route else url
 
     def endpoint_urls(self, call: Call) -> tuple[list[str], str]:
@@ -182,6 +229,56 @@ class Task:
 
     def decode(self, data: bytes) -> Any:
         return json.loads(data)
+
+    # -- checking answers before they are cached -----------------------------------------------
+    def check(self, call: Call, results: Sequence[Any]) -> list[str | None]:
+        """Per result: None when it fits :meth:`output_type`, else a row error naming the field.
+
+        Default: build the Arrow value of the results (``to_row`` -> ``output_type``), all at once,
+        and only when that fails one by one to find which results and which field do not fit.
+        """
+        kind = self.output_type(call)
+        try:
+            pa.array([None if r is None else self.to_row(call, r) for r in results], type=kind)
+            return [None] * len(results)
+        except BUILD_ERRORS:
+            pass
+        return [None if r is None else self._misfit(call, r, kind) for r in results]
+
+    def _misfit(self, call: Call, result: Any, kind: pa.DataType) -> str | None:
+        where = f"{self.name}: unexpected answer from model {call.model!r}"
+        try:
+            row = self.to_row(call, result)
+        except BUILD_ERRORS as exc:
+            return f"{where}: {type(exc).__name__}: {exc}"[:300]
+        problem = misfit(row, kind)
+        if problem is None:
+            return None
+        path, value, field_type = problem
+        return f"{where}: field {path or '(the whole row)'!r} should be {field_type}, got {_shown(value)}"
+
+    def verified(self, call: Call, results: Sequence[Any]) -> list[tuple[Any, bytes | None, str | None]]:
+        """What the engine publishes and caches for fresh results: per result ``(value, data, error)``.
+
+        ``data`` is the result encoded for the cache and ``value`` the result as the cache gives it
+        back (so a first call and a rerun return the same); both are None, and ``error`` says why,
+        when the result cannot be stored or does not fit the output type. Such a result is never cached.
+        """
+        out: list[tuple[Any, bytes | None, str | None]] = []
+        for result in results:
+            if result is None:  # a null output without an error would hide that the answer held nothing
+                out.append((None, None, f"{self.name}: unexpected answer from model {call.model!r}: no value"))
+                continue
+            try:
+                data = self.encode(result)
+                out.append((self.decode(data), data, None))
+            except (TypeError, ValueError, OverflowError) as exc:
+                out.append((None, None, f"{self.name}: unexpected answer from model {call.model!r}: {exc}"[:300]))
+        stored = [i for i, (_, data, _) in enumerate(out) if data is not None]
+        for i, problem in zip(stored, self.check(call, [out[i][0] for i in stored])):
+            if problem is not None:
+                out[i] = (None, None, problem)
+        return out
 
     # -- async hooks (media tasks read files / fetch URLs here) --------------------------------
     async def resolve_items(self, call: Call, items: list[Any]) -> list[Any]:

@@ -23,6 +23,7 @@ replies are never cached.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Sequence
 
 import pyarrow as pa
@@ -30,7 +31,7 @@ import pyarrow as pa
 from ..formats.cells import is_missing
 from ..formats.prompting import PromptTemplate, build_messages
 from ..formats.structured import SchemaMismatch, arrow_type, parse_reply
-from .base import Call, Task, require_text
+from .base import Call, Task, check_unicode, require_text
 from .defaults import default_model
 
 #: Per-row output fields added by ``details=True`` (what the reply cost and why it stopped).
@@ -68,7 +69,7 @@ def _excerpt(value: Any) -> str:
 
 
 def _count(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
     return int(value)
 
@@ -119,6 +120,9 @@ class ChatCompletion(Task):
         elif any(is_missing(v) for v in values):
             prompt = None
         else:
+            for i, value in enumerate(values):
+                if isinstance(value, str):
+                    check_unicode(value, call, row, i)
             prompt = template.render(dict(zip(template.columns, values)))
         return None if prompt is None else build_messages(prompt, call.view.get("system"))
 

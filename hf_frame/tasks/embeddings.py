@@ -64,32 +64,56 @@ def _decode_vector(embedding: Any) -> Any:
     return embedding
 
 
+def _pool_tokens(answer: Any) -> np.ndarray:
+    """One input's answer -> its vector: D as is; T x D, 1 x T x D, 1 x 1 x T x D mean-pooled over tokens."""
+    arr = np.asarray(answer, dtype=np.float32)
+    while arr.ndim > 2 and arr.shape[0] == 1:  # singleton batch axes around the token matrix
+        arr = arr[0]
+    if arr.ndim == 2 and arr.shape[0] > 0:
+        arr = arr.mean(axis=0)  # T x D token embeddings (1 x D: the vector itself)
+    if arr.ndim != 1 or arr.shape[0] == 0:
+        raise ValueError(f"expected a vector or a token matrix, got an array of shape {arr.shape}")
+    return arr
+
+
 def _as_vectors(answer: Any, n: int) -> np.ndarray:
     """Any feature-extraction answer -> an (n, dim) float32 array.
 
-    1-D (one input), 2-D (a batch, or TEI ``/embed``), 3-D token embeddings (mean-pooled over
-    tokens), or an OpenAI ``{"data": [{"index", "embedding"}]}`` object (floats or base64).
+    Every layout the HF API, TEI and local pipelines give: one input answered as D, T x D or
+    1 x T x D; a batch as N x D (sentence vectors), N x T x D or N x 1 x T x D (token embeddings,
+    ragged when the inputs have different token counts). Token embeddings are mean-pooled over
+    the tokens. Also an OpenAI ``{"data": [{"index", "embedding"}]}`` object (floats or base64).
+    Anything else raises ValueError (the request's rows get an error; nothing is cached).
     """
     if isinstance(answer, dict) and "data" in answer:  # OpenAI-compatible /v1/embeddings
-        data = sorted(answer["data"], key=lambda d: d.get("index", 0))
+        data = answer["data"]
+        if not isinstance(data, list) or not all(isinstance(d, dict) and "embedding" in d for d in data):
+            raise ValueError(f"expected data: [{{index, embedding}}], got {type(data).__name__}")
+        data = sorted(data, key=lambda d: d.get("index", 0))
         vectors = [_decode_vector(d["embedding"]) for d in data]
         if len(vectors) != n:
             raise ValueError(f"expected {n} vectors, got {len(vectors)}")
-        return np.stack([np.asarray(v, dtype=np.float32) for v in vectors]) if vectors else np.zeros((0, 0), np.float32)
-    if isinstance(answer, list) and n > 1 and len(answer) == n and answer and isinstance(answer[0], list) \
-            and answer[0] and isinstance(answer[0][0], list):
-        # a batch of token embeddings: ragged across inputs, pool each separately
-        return np.stack([np.asarray(a, dtype=np.float32).mean(axis=0) for a in answer])
-    arr = np.asarray(answer, dtype=np.float32)
-    if arr.ndim == 1:
-        arr = arr[None, :]
-    elif arr.ndim == 3:
-        arr = arr.mean(axis=1)
-    elif arr.ndim == 4:  # [[[[...]]]]: a batch of one-input token embeddings
-        arr = arr.mean(axis=2)[:, 0, :]
-    if arr.ndim != 2 or arr.shape[0] != n:
-        raise ValueError(f"expected {n} vectors, got an array of shape {arr.shape}")
-    return arr
+        return np.stack([_pool_tokens(v) for v in vectors])
+    if n == 1:
+        return _pool_tokens(answer)[None, :]
+    if not isinstance(answer, (list, np.ndarray)) or len(answer) != n:
+        size = f" of {len(answer)}" if isinstance(answer, (list, np.ndarray)) else ""
+        raise ValueError(f"expected a list of {n} vectors, got {type(answer).__name__}{size}")
+    try:
+        arr = np.asarray(answer, dtype=np.float32)
+    except ValueError:  # ragged: inputs with different token counts
+        arr = None
+    if arr is not None and arr.size:  # rectangular: one conversion for the whole batch
+        if arr.ndim == 2:  # N x D, the common case
+            return arr
+        if arr.ndim == 3:
+            return arr.mean(axis=1)  # N x T x D
+        if arr.ndim == 4 and arr.shape[1] == 1:
+            return arr[:, 0].mean(axis=1)  # N x 1 x T x D (hf-inference token embeddings of a batch)
+    vectors = [_pool_tokens(a) for a in answer]
+    if len({v.shape[0] for v in vectors}) > 1:
+        raise ValueError(f"the vectors of one batch have different sizes {sorted({v.shape[0] for v in vectors})}")
+    return np.stack(vectors)
 
 
 def normalize_rows(matrix: np.ndarray) -> np.ndarray:
@@ -219,7 +243,8 @@ class FeatureExtraction(Task):
     def parse(self, call, answer, items):
         if hasattr(answer, "tolist") and not isinstance(answer, np.ndarray):
             answer = answer.tolist()
-        vectors = _as_vectors(answer, len(items))
+        with np.errstate(over="ignore", invalid="ignore"):  # out-of-range numbers: refused by encode()
+            vectors = _as_vectors(answer, len(items))
         if self.api(call) == "openai" and call.body.get("normalize"):
             vectors = normalize_rows(np.array(vectors, dtype=np.float32))
         return list(vectors)
@@ -236,7 +261,15 @@ class FeatureExtraction(Task):
         return pa.StructArray.from_arrays([vectors], names=["embedding"], mask=pa.compute.invert(valid))
 
     def encode(self, result):
-        return np.asarray(result, dtype="<f4").tobytes()
+        vector = np.asarray(result, dtype="<f4")
+        if vector.ndim != 1 or not vector.size:
+            raise ValueError(f"expected one vector per input, got an array of shape {vector.shape}")
+        if not np.isfinite(vector).all():
+            raise ValueError("the vector holds NaN or infinite values (or numbers too large for float32)")
+        return vector.tobytes()
+
+    def check(self, call, results):
+        return [None] * len(results)  # encode() takes nothing but one non-empty float vector
 
     def decode(self, data):
         return np.frombuffer(data, dtype="<f4")

@@ -38,7 +38,7 @@ from ..formats.media import MediaError, MediaRef
 from ..formats.wire import decode_base64, encode_base64, is_seekable
 from .base import Call, RowFailure, Task, drop_none, input_name
 from .defaults import default_model
-from .text import RankedLabelsOutput, _label_scores, _num
+from .text import RankedLabelsOutput, _label_scores, _num, label_score_map
 
 #: How many files are hashed / URLs downloaded at once while computing content keys.
 FINGERPRINT_CONCURRENCY = 16
@@ -246,7 +246,7 @@ class ZeroShotImageClassification(MediaTask):
     def parse_one(self, call, answer):
         if isinstance(answer, list) and len(answer) == 1 and isinstance(answer[0], dict) and "labels" in answer[0]:
             answer = answer[0]
-        return {x["label"]: x["score"] for x in _label_scores(answer)}
+        return label_score_map(answer, call.options["labels"])
 
     def output_type(self, call):
         fields = [("label", pa.string()), ("score", pa.float64())]

@@ -46,8 +46,22 @@ def _label_scores(answer: Any) -> list[dict]:
         answer = answer[0]
     if not isinstance(answer, list) or not all(isinstance(x, dict) and "label" in x for x in answer):
         raise ValueError(f"expected a list of {{label, score}}, got {str(answer)[:120]}")
+    if not answer:
+        raise ValueError("the answer holds no label at all")
+    for x in answer:
+        if not isinstance(x["label"], (str, int)) or isinstance(x["label"], bool):
+            raise ValueError(f"a label must be text, got {type(x['label']).__name__} {str(x['label'])[:60]}")
     out = [{"label": str(x["label"]), "score": _num(x.get("score"))} for x in answer]
     return sorted(out, key=lambda x: -(x["score"] or 0.0))
+
+
+def label_score_map(answer: Any, labels: Sequence[str]) -> dict[str, float | None]:
+    """A zero-shot answer -> ``{label: score}``; every candidate label must have been scored."""
+    scores = {x["label"]: x["score"] for x in _label_scores(answer)}
+    missing = [label for label in labels if label not in scores]
+    if missing:
+        raise ValueError(f"the answer scores {sorted(scores)[:10]} but not the candidate label(s) {missing[:10]}")
+    return scores
 
 
 class RankedLabelsOutput:
@@ -87,7 +101,7 @@ class ZeroShotClassification(Task):
     def parse(self, call, answer, items):
         if isinstance(answer, list) and len(answer) == 1 and isinstance(answer[0], dict) and "labels" in answer[0]:
             answer = answer[0]
-        return [{x["label"]: x["score"] for x in _label_scores(answer)}]
+        return [label_score_map(answer, call.options["labels"])]
 
     def output_type(self, call):
         fields = [("label", pa.string()), ("score", pa.float64())]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,7 +20,14 @@ import httpx
 from ... import runtime
 from ..._version import __version__
 from ...config import Settings
-from ...errors import FatalRequestError, RowRequestError, WireError, WireTimeout, WireUnreachable
+from ...errors import (
+    FatalRequestError,
+    RowRequestError,
+    WireError,
+    WireTimeout,
+    WireTooLarge,
+    WireUnreachable,
+)
 from . import aio, limits, retry
 
 logger = logging.getLogger(__name__)
@@ -84,24 +92,37 @@ def get_client(settings: Settings) -> httpx.AsyncClient:
     return client
 
 
-async def _post(request: Request, headers: dict[str, str], settings: Settings) -> aio.RawResponse:
+async def _post(request: Request, headers: Mapping[str, str], settings: Settings) -> aio.RawResponse:
+    limit = settings.max_response_bytes
     if settings.client is None and settings.transport is None:
         return await aio.post(request.url, json_body=request.json, content=request.content, headers=headers,
-                              timeout=settings.timeout, max_connections=settings.max_concurrency,
+                              timeout=settings.timeout, max_connections=settings.max_concurrency, max_bytes=limit,
                               method=request.method)
     try:
-        if request.method == "GET":
-            response = await get_client(settings).get(request.url, headers=headers)
-        else:
-            response = await get_client(settings).post(request.url, json=request.json, content=request.content,
-                                                       headers=headers)
+        async with get_client(settings).stream(request.method, request.url, json=request.json,
+                                               content=request.content, headers=dict(headers)) as response:
+            content = await _read(response, limit)
     except httpx.TimeoutException as exc:
         raise WireTimeout(str(exc)) from exc
     except httpx.ConnectError as exc:
         raise WireUnreachable(f"{type(exc).__name__}: {exc}") from exc
     except httpx.TransportError as exc:
         raise WireError(f"{type(exc).__name__}: {exc}") from exc
-    return aio.RawResponse(response.status_code, response.headers, response.content, response.reason_phrase)
+    return aio.RawResponse(response.status_code, response.headers, content, response.reason_phrase)
+
+
+async def _read(response: httpx.Response, max_bytes: int) -> bytes:
+    """The body, or WireTooLarge as soon as it exceeds ``max_bytes`` (the rest is never read)."""
+    length = response.headers.get("content-length")
+    if length and length.isdigit() and int(length) > max_bytes and "content-encoding" not in response.headers:
+        raise WireTooLarge(response.status_code, f"{length} bytes")
+    chunks, size = [], 0
+    async for chunk in response.aiter_bytes():  # decompressed bytes, as they come
+        size += len(chunk)
+        if size > max_bytes:
+            raise WireTooLarge(response.status_code, f"more than {max_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _decode(content: bytes) -> tuple[bool, Any]:
@@ -126,6 +147,35 @@ def _error_text(response: aio.RawResponse, body: Any) -> str:
 
 def _scrub(message: str, token: str | None) -> str:
     return message.replace(token, "***") if token else message
+
+
+class SecretHeaders(Mapping[str, str]):
+    """Request headers whose repr never shows the ``Authorization`` value, so that the locals of a
+    traceback (rich, pytest ``--showlocals``, error trackers) never hold the token in plain view.
+    Turned into a plain dict only inside the call that hands them to aiohttp or httpx."""
+
+    __slots__ = ("_headers",)
+
+    def __init__(self, headers: Mapping[str, str], token: str | None) -> None:
+        self._headers = dict(headers)
+        # An Authorization header already there is kept (a provider's own key may use another scheme).
+        if token and not any(k.lower() == "authorization" for k in self._headers):
+            self._headers["Authorization"] = f"Bearer {token}"
+
+    def __getitem__(self, name: str) -> str:
+        return self._headers[name]
+
+    def __setitem__(self, name: str, value: str) -> None:
+        self._headers[name] = value
+
+    def __iter__(self):
+        return iter(self._headers)
+
+    def __len__(self) -> int:
+        return len(self._headers)
+
+    def __repr__(self) -> str:
+        return repr({k: "***" if k.lower() == "authorization" else v for k, v in self._headers.items()})
 
 
 _HINTS = {401: " (check the token)", 403: " (the token lacks permission)", 404: " (check the model id and URL)",
@@ -173,9 +223,8 @@ async def exchange(request: Request, settings: Settings, *, task: str, model: st
     """
     gate = limits.semaphore(settings.max_concurrency)
     pace = limits.rate_limiter(settings.requests_per_minute)
-    headers = dict(request.headers)
-    if settings.token and not any(k.lower() == "authorization" for k in headers):
-        headers["Authorization"] = f"Bearer {settings.token}"
+    token = settings.auth_token()
+    headers = SecretHeaders(request.headers, token)
     scale_up = _scale_up_budget(settings)
     if scale_up is not None:
         headers["X-Scale-Up-Timeout"] = str(max(1, int(min(scale_up, settings.timeout))))
@@ -193,10 +242,15 @@ async def exchange(request: Request, settings: Settings, *, task: str, model: st
                 await pace.acquire()
             try:
                 response = await _post(request, headers, settings)
+            except WireTooLarge as exc:
+                raise RowRequestError(
+                    f"{where} failed: the answer is larger than max_response_bytes={settings.max_response_bytes} "
+                    f"({exc}); raise the setting if such answers are expected",
+                    status=exc.status, task=task, model=model or "") from None
             except WireTimeout:
                 problem = f"timed out after {settings.timeout:g}s"
             except WireUnreachable as exc:
-                problem = f"connection failed ({_scrub(str(exc), settings.token)})"
+                problem = f"connection failed ({_scrub(str(exc), token)})"
                 if host not in _answered:
                     unreachable += 1
                     if unreachable > retry.UNREACHABLE_RETRIES or attempt >= settings.max_retries:
@@ -205,20 +259,24 @@ async def exchange(request: Request, settings: Settings, *, task: str, model: st
                             "endpoint) and that the server is running", task=task, model=model or "") from None
                     wait = retry.UNREACHABLE_WAIT
             except WireError as exc:
-                problem = f"connection failed ({_scrub(str(exc), settings.token)})"
+                problem = f"connection failed ({_scrub(str(exc), token)})"
             else:
                 _answered.add(host)
                 status = response.status
-                ok, body = _decode(response.content)
+                content = response.content
+                if token and token.encode() in content:  # an answer echoing the request: never quoted, never cached
+                    content = content.replace(token.encode(), b"***")
+                    response = aio.RawResponse(status, response.headers, content, response.reason)
+                ok, body = _decode(content)
                 if status < 300:
                     if ok:
                         return Reply(body, response.headers)
                     problem = "the answer was not valid JSON"
                 else:
-                    problem = f"HTTP {status}: {_scrub(_error_text(response, body), settings.token)}"
+                    problem = f"HTTP {status}: {_scrub(_error_text(response, body), token)}"
                     if status in retry.FATAL_STATUSES:
                         hint = _HINTS.get(status, "")
-                        if status == 401 and not settings.token:
+                        if status == 401 and not token:
                             hint = " (no token was found: set HF_TOKEN, run `hf auth login`, or hf_frame.configure(token=...))"
                         raise FatalRequestError(f"{where} failed: {problem}{hint}",
                                                 status=status, task=task, model=model or "")

@@ -4,7 +4,8 @@ Retried: 429 (waiting what ``Retry-After`` or ``RateLimit`` says), 503 while a m
 (waiting its ``estimated_time``; an ``endpoint=`` scaling up from zero is waited for within
 ``scale_up_timeout``), other 5xx, timeouts, dropped connections and 200 answers whose body is
 not JSON. 402 (credits exhausted), 401/403/404 are fatal; everything else is final. Waits grow
-exponentially with full jitter.
+exponentially with full jitter; a hint that is not a finite number or a date
+(``Retry-After: soon``, ``nan``) is ignored.
 
 A host that has not answered once in this process and refuses the connection (or whose name does
 not resolve) is retried ``UNREACHABLE_RETRIES`` time(s) after ``UNREACHABLE_WAIT`` seconds, then
@@ -15,8 +16,10 @@ connection (a server restarting).
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import logging
+import math
 import random
 import re
 import time
@@ -41,18 +44,9 @@ def server_wait(status: int, headers, body: object) -> float | None:
         estimated = body.get("estimated_time")
         if isinstance(estimated, (int, float)) and estimated >= 0:
             return min(float(estimated), MAX_WAIT)
-    retry_after = headers.get("retry-after")
-    if retry_after:
-        try:
-            return min(max(float(retry_after), 0.0), MAX_WAIT)
-        except ValueError:
-            try:
-                parsed = email.utils.parsedate_to_datetime(retry_after)
-            except (TypeError, ValueError):  # neither seconds nor an HTTP date: fall back to the rest
-                logger.debug("ignoring a Retry-After header that is neither seconds nor a date: %r", retry_after)
-                parsed = None
-            if parsed is not None:
-                return min(max(parsed.timestamp() - time.time(), 0.0), MAX_WAIT)
+    retry_after = _delay(headers.get("retry-after"))
+    if retry_after is not None:
+        return retry_after
     # IETF RateLimit headers: `RateLimit: "policy";r=0;t=12` or legacy `RateLimit-Reset: 12`.
     ratelimit = headers.get("ratelimit")
     if ratelimit:
@@ -60,12 +54,36 @@ def server_wait(status: int, headers, body: object) -> float | None:
         reset = re.search(r"\bt=(\d+(?:\.\d+)?)", ratelimit)
         if reset and (remaining is None or int(remaining.group(1)) == 0):
             return min(float(reset.group(1)), MAX_WAIT)
-    reset = headers.get("ratelimit-reset") or headers.get("x-ratelimit-reset")
-    if reset:
-        try:
-            value = float(reset)
-        except ValueError:
-            return None
+    reset = _number(headers.get("ratelimit-reset") or headers.get("x-ratelimit-reset"))
+    if reset is not None:
         # Some servers send an epoch timestamp instead of a delay.
-        return min(max(value - time.time(), 0.0) if value > 1e9 else value, MAX_WAIT)
+        return min(max(reset - time.time() if reset > 1e9 else reset, 0.0), MAX_WAIT)
     return None
+
+
+def _number(value: str | None) -> float | None:
+    """A finite number from a header value, else None (``soon``, ``nan``, ``inf`` are ignored)."""
+    try:
+        number = float(value) if value else None
+    except ValueError:
+        return None
+    return number if number is not None and math.isfinite(number) else None
+
+
+def _delay(value: str | None) -> float | None:
+    """``Retry-After``: seconds, or an HTTP date; None when it is neither (normal backoff then)."""
+    if not value:
+        return None
+    seconds = _number(value)
+    if seconds is None:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            logger.debug("ignoring a Retry-After header that is neither seconds nor a date: %r", value)
+            return None
+        if when is None:
+            return None
+        if when.tzinfo is None:  # HTTP dates are GMT
+            when = when.replace(tzinfo=datetime.timezone.utc)
+        seconds = when.timestamp() - time.time()
+    return min(max(seconds, 0.0), MAX_WAIT)

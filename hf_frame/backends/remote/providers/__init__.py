@@ -27,6 +27,7 @@ from typing import Any
 
 from ....config import DEFAULT_BASE_URL, offline
 from ....errors import ConfigError, FatalRequestError
+from ....formats.ids import hub_model_id, provider_model_id
 from .. import http
 from . import fal_ai, hf_inference, openai_style, replicate, together
 from .base import Helper, Passthrough, Poller, Target, hub_task, task_matches
@@ -91,7 +92,7 @@ def check(provider: str, task: str, *, endpoint: str | None = None,
 
 def direct_key(settings: Any) -> bool:
     """Is the token a provider's own key (not ``hf_...``), used against the default router URL?"""
-    token = settings.token
+    token = settings.auth_token()
     return bool(token) and not token.startswith("hf_") and settings.base_url.rstrip("/") == DEFAULT_BASE_URL
 
 
@@ -113,6 +114,8 @@ async def resolve(call: Any) -> Any:
         return call
     task = call.task.name
     check(s.provider, task)
+    if task != "chat-completion":  # chat sends the model in the body; every other task puts it in a URL
+        (hub_model_id if s.provider in ("auto", "hf-inference") else provider_model_id)(call.model)
     if task == "chat-completion":
         target = await _chat_target(call)
     elif s.provider == "auto":
@@ -247,7 +250,7 @@ async def send(call: Any, request: http.Request, *, binary: bool = False) -> tup
     if s.bill_to:
         wire.headers["X-HF-Bill-To"] = s.bill_to
     if target.direct:
-        wire.headers.update(target.helper.auth(s.token))
+        wire.headers.update(target.helper.auth(s.auth_token()))
     reply = await http.exchange(wire, s, task=call.task.name, model=call.model)
     provider = reply.headers.get("x-inference-provider") or target.provider
     answer = await target.helper.finish(call, target, reply, Poller(call, wire))

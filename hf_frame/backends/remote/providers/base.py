@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ....errors import RowRequestError
+from ....formats.ids import provider_model_id
 from ....formats.media import sniff
 from .. import http
 
@@ -207,6 +208,7 @@ class Helper:
         return self.route
 
     def url(self, target: Target) -> str:
+        provider_model_id(target.model)
         return target.base.rstrip("/") + self.path(target)
 
     def auth(self, token: str | None) -> dict[str, str]:

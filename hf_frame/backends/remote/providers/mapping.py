@@ -136,7 +136,8 @@ async def _load(hub: str, model: str, settings: Settings) -> list[Entry] | None:
 async def _fetch(hub: str, model: str, settings: Settings) -> list[Entry] | None:
     """One GET of the Hub API (never through a user's ``client=``/``transport=``: those carry
     inference traffic). The token goes only to the Hub, and only when it is an HF token."""
-    token = settings.token if settings.token and settings.token.startswith("hf_") else None
+    found = settings.auth_token()
+    token = found if found and found.startswith("hf_") else None
     quiet = dataclasses.replace(settings, client=None, transport=None, endpoint=None, token=token,
                                 max_retries=min(settings.max_retries, 2), retry_backoff=min(settings.retry_backoff, 0.5),
                                 timeout=min(settings.timeout, 30.0), requests_per_minute=None)
