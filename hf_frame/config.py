@@ -210,6 +210,8 @@ class SettingsKwargs(TypedDict, total=False):
     """The torch device of ``provider="local"`` (default: CUDA if available, else CPU)."""
     max_media_bytes: int
     """The largest image or audio input, in bytes (default 50 MiB)."""
+    max_response_bytes: int
+    """The largest answer read from a server, in bytes (default 64 MiB); a larger one is a row error."""
     client: Any
     """An ``httpx.AsyncClient`` to send through instead of the built-in connection pool."""
     transport: Any
