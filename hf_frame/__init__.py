@@ -9,8 +9,8 @@ Importing registers ``.hf`` on pandas and polars objects, for whichever of them 
 once when it is already imported, else as soon as it is (and on Dask DataFrames and Series once
 ``dask.dataframe`` is imported). The methods (and pyarrow, httpx, aiohttp with them) load then, or
 on first use of ``METHODS``, ``last_run``, ``usage``, ``cache_info``, ``clear_cache``,
-``decode_mask`` or ``data``, so ``import hf_frame`` alone stays cheap (the ``hf-frame --help``
-command, a script that only configures settings).
+``decode_mask``, ``save_media``, ``media_html`` or ``data``, so ``import hf_frame`` alone stays
+cheap (the ``hf-frame --help`` command, a script that only configures settings).
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ _LAZY = {
     "data": None,  # the subpackage itself
     "decode_mask": ".formats.media",
     "last_run": ".runtime",
+    "media_html": ".formats.generated",
+    "save_media": ".formats.generated",
     "usage": ".runtime",
 }
 
@@ -111,6 +113,8 @@ __all__ = [
     "data",
     "decode_mask",
     "last_run",
+    "media_html",
     "resolve_settings",
+    "save_media",
     "usage",
 ]

@@ -80,6 +80,7 @@ def _restore(server: FakeHub) -> None:
     server.mappings = {}
     server.providers.queue_polls = 1
     server.providers.prediction_polls = 1
+    server.providers.task_polls = 1
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,9 @@ Routes (all ``POST``; ``/hf-inference`` is an optional prefix of all of them):
 
 * ``/models/{model}`` and ``/models/{model}/pipeline/{task}`` (also the legacy
   ``/pipeline/{task}/{model}``): the serverless task API, ``{"inputs", "parameters"}``
-  bodies, or raw bytes for image and audio tasks.
+  bodies, or raw bytes for image and audio tasks. text-to-image, image-to-image and
+  text-to-speech answer a file (``image/png``, ``audio/wav``), random unless the parameters
+  carry a ``seed``, as real generative models do.
 * ``/`` : a dedicated endpoint posted to as-is; its task is :attr:`FakeHub.endpoint_task`.
 * ``/v1/chat/completions`` and ``/models/{model}/v1/chat/completions``: OpenAI-compatible chat.
 * ``/embed``, ``/rerank``, ``/v1/embeddings`` (also under ``/models/{model}``): TEI.
@@ -39,12 +41,16 @@ import base64
 import binascii
 import functools
 import hashlib
+import io
 import json
+import math
+import os
 import re
 import socket
 import struct
 import threading
 import time
+import wave
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -52,7 +58,7 @@ from typing import Any
 
 import numpy as np
 from aiohttp import web
-from fake_providers import FakeProviders, ProviderError, provider_of
+from fake_providers import FILES_PATH, FakeProviders, File, ProviderError, provider_of
 
 __all__ = [
     "DEFAULT_MODEL_TASKS",
@@ -86,6 +92,14 @@ DEFAULT_MODEL_TASKS: dict[str, str] = {
     "Salesforce/blip-image-captioning-base": "image-to-text",
     "openai/whisper-large-v3": "automatic-speech-recognition",
     "MIT/ast-finetuned-audioset-10-10-0.4593": "audio-classification",
+    "black-forest-labs/FLUX.1-schnell": "text-to-image",
+    "black-forest-labs/FLUX.1-Kontext-dev": "image-to-image",
+    "hexgrad/Kokoro-82M": "text-to-speech",
+    "speechbrain/sepformer-wham": "audio-to-audio",
+    "dandelin/vilt-b32-finetuned-vqa": "visual-question-answering",
+    "naver-clova-ix/donut-base-finetuned-docvqa": "document-question-answering",
+    "julien-c/wine-quality": "tabular-classification",
+    "scikit-learn/Fish-Weight": "tabular-regression",
 }
 
 #: Tasks whose body is an image or audio file (raw bytes, or base64 in a JSON body).
@@ -98,8 +112,15 @@ BINARY_TASKS = frozenset(
         "image-to-text",
         "automatic-speech-recognition",
         "audio-classification",
+        "image-to-image",
+        "audio-to-audio",
     }
 )
+#: Tasks answered with a file (``image/png``, ``audio/wav``) instead of JSON.
+FILE_TASKS = frozenset({"text-to-image", "image-to-image", "text-to-speech"})
+#: Tasks whose JSON body carries an image with a question: ``{"inputs": {"image", "question"}}``.
+IMAGE_QUESTION_TASKS = frozenset({"visual-question-answering", "document-question-answering"})
+TABULAR_TASKS = frozenset({"tabular-classification", "tabular-regression"})
 TEXT_TASKS = frozenset(
     {
         "text-classification",
@@ -115,7 +136,8 @@ TEXT_TASKS = frozenset(
         "sentence-similarity",
     }
 )
-SUPPORTED_TASKS = BINARY_TASKS | TEXT_TASKS
+SUPPORTED_TASKS = BINARY_TASKS | TEXT_TASKS | FILE_TASKS | IMAGE_QUESTION_TASKS | TABULAR_TASKS
+MAX_IMAGE_SIDE = 64  # generated images are at most this wide and high (tests stay small)
 
 MAX_CANDIDATE_LABELS = 10  # the serverless zero-shot pipeline refuses more per request
 CREATED = 1_700_000_000  # fixed "created" timestamp of chat completions, for determinism
@@ -198,6 +220,26 @@ def _png(width: int, height: int, pixels: bytes) -> bytes:
         + chunk(b"IDAT", zlib.compress(rows))
         + chunk(b"IEND", b"")
     )
+
+
+def _wav(samples: list[int], rate: int) -> bytes:
+    """16-bit mono PCM WAV bytes (stdlib ``wave``)."""
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"".join(struct.pack("<h", x) for x in samples))
+    return buf.getvalue()
+
+
+def _as_number(value: Any) -> float:
+    if isinstance(value, bool) or value is None:
+        return float(bool(value))
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
 
 
 class BadInput(ValueError):
@@ -424,8 +466,18 @@ class answers:  # noqa: N801 - a namespace, used as ``answers.classify(...)``
         """The text of a chat message: its content string, or its text parts joined."""
         content = message.get("content") if isinstance(message, dict) else None
         if isinstance(content, list):
-            return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+            return " ".join(answers._part_text(p) for p in content if isinstance(p, dict))
         return content if isinstance(content, str) else ""
+
+    @staticmethod
+    def _part_text(part: dict) -> str:
+        """A content part as text: its text, or ``[image <sha8 of a data URI's bytes, or the URL>]``."""
+        if part.get("type") != "image_url":
+            return part.get("text", "")
+        url = (part.get("image_url") or {}).get("url", "")
+        if url.startswith("data:"):
+            return f"[image {_sha8(base64.b64decode(url.split(',', 1)[1]))}]"
+        return f"[image {url}]"
 
     @staticmethod
     def response_schema(response_format: Any) -> tuple[bool, Any]:
@@ -577,6 +629,86 @@ class answers:  # noqa: N801 - a namespace, used as ``answers.classify(...)``
         """audio-classification: the 4 :attr:`AUDIO_LABELS`, scores summing to 1."""
         raw = [_unit("audio", data, lab) for lab in answers.AUDIO_LABELS]
         return _top(_ranked(answers.AUDIO_LABELS, _normalised(raw)), top_k)
+
+    # ---- generation: files out --------------------------------------------------------------
+    # Like real diffusion and speech models, a request without a "seed" parameter gets a fresh
+    # random result; with a seed the result is a pure function of the request.
+
+    VQA_ANSWERS = ("yes", "no", "two", "cat", "red", "outside")
+
+    @staticmethod
+    def _noise(params: dict, *parts: str | bytes) -> bytes:
+        seed = params.get("seed")
+        return _digest(*parts, f"seed={seed}") if seed is not None else os.urandom(32)
+
+    @staticmethod
+    def text_to_image(prompt: str, params: dict) -> bytes:
+        """text-to-image: a grayscale PNG, ``width`` x ``height`` (default 8, at most
+        :data:`MAX_IMAGE_SIDE`), pixels from sha256(prompt, negative_prompt, seed) (random
+        without a seed)."""
+        width = min(int(params.get("width") or 8), MAX_IMAGE_SIDE)
+        height = min(int(params.get("height") or 8), MAX_IMAGE_SIDE)
+        noise = answers._noise(params, "t2i", prompt, str(params.get("negative_prompt")))
+        return _png(width, height, bytes(noise[(i * 7) % 32] ^ (i & 0xFF) for i in range(width * height)))
+
+    @staticmethod
+    def image_to_image(data: bytes, params: dict) -> bytes:
+        """image-to-image: an 8x8 PNG from sha256(input, prompt, seed) (random without a seed)."""
+        noise = answers._noise(params, "i2i", data, str(params.get("prompt")))
+        return _png(8, 8, bytes(noise[i % 32] for i in range(64)))
+
+    @staticmethod
+    def speech(text: str, params: dict, rate: int = 8000) -> bytes:
+        """text-to-speech: a 16-bit mono WAV sine, 0.1 s per word, its pitch from
+        sha256(text, seed) (random without a seed)."""
+        noise = answers._noise(params, "tts", text)
+        freq = 200 + noise[0] * 4
+        n = int(rate * 0.1 * max(1, len(text.split())))
+        return _wav([int(8000 * math.sin(2 * math.pi * freq * i / rate)) for i in range(n)], rate)
+
+    @staticmethod
+    def audio_to_audio(data: bytes) -> list[dict[str, Any]]:
+        """audio-to-audio: two separated sources, WAV sines whose pitches come from the input."""
+        out = []
+        for i in range(2):
+            freq = 300 + _digest("a2a", data, str(i))[0] * 3
+            samples = [int(6000 * math.sin(2 * math.pi * freq * k / 8000)) for k in range(400)]
+            blob = base64.b64encode(_wav(samples, 8000)).decode("ascii")
+            out.append({"label": f"label_{i}", "blob": blob, "content-type": "audio/wav"})
+        return out
+
+    @staticmethod
+    def visual_qa(data: bytes, question: str, top_k: int | None = None) -> list[dict[str, Any]]:
+        """visual-question-answering: :attr:`VQA_ANSWERS` ranked by unit(image, question, answer)
+        (5 unless top_k)."""
+        raw = [_unit("vqa", data, question, a) for a in answers.VQA_ANSWERS]
+        ranked = sorted(({"score": _f32(r), "answer": a} for a, r in zip(answers.VQA_ANSWERS, raw)),
+                        key=lambda x: -x["score"])
+        return _top(ranked, 5 if top_k is None else top_k)
+
+    @staticmethod
+    def document_qa(data: bytes, question: str, top_k: int | None = None) -> list[dict[str, Any]]:
+        """document-question-answering: ``"<sha8 of image> <last word of question>"`` at words
+        2..3, then weaker candidates (1 unless top_k)."""
+        word = (question.split() or ["?"])[-1].strip("?")
+        out = [{"score": _f32(0.9 / (i + 1) * (0.5 + 0.5 * _unit("doc", data, question))),
+                "answer": f"{_sha8(data)} {word}" if i == 0 else f"candidate {i}", "start": 2 + i, "end": 3 + i}
+               for i in range(3)]
+        return _top(out, 1 if top_k is None else top_k)
+
+    @staticmethod
+    def tabular(task: str, table: dict[str, list]) -> list[Any]:
+        """tabular-classification: ``"5"``, ``"6"`` or ``"7"`` from the row's values;
+        tabular-regression: the sum of the row's numbers (strings that parse count) plus 0.5."""
+        if not isinstance(table, dict) or not table:
+            raise BadInput("data must be a non-empty mapping of column -> list of values")
+        lengths = {len(v) if isinstance(v, list) else -1 for v in table.values()}
+        if len(lengths) != 1 or -1 in lengths:
+            raise BadInput("every column of data must be a list, all of the same length")
+        rows = [dict(zip(table, values)) for values in zip(*table.values())]
+        if task == "tabular-classification":
+            return [str(5 + _digest("tab", json.dumps(r, sort_keys=True))[0] % 3) for r in rows]
+        return [_f32(0.5 + sum(_as_number(v) for v in r.values())) for r in rows]
 
 
 # --------------------------------------------------------------------------------------------
@@ -1046,11 +1178,19 @@ class FakeHub:
 
     def _answer(self, request: web.BaseRequest, record: RequestRecord) -> web.Response:
         """Route a request that got no fault: auth, 404s, input magic, then the task."""
+        if request.method == "GET" and request.path.startswith(FILES_PATH):  # a provider's file store
+            found = self.providers.file(request.path[len(FILES_PATH):])
+            if found is None:
+                raise HubError(404, {"error": "no such file"})
+            return web.Response(body=found.data, content_type=found.content_type)
         routed = provider_of(request.path)
         if routed is not None:  # an Inference Provider's own route, through the router
             if self.require_token is not None and record.authorization != f"Bearer {self.require_token}":
                 raise HubError(401, {"error": "Invalid credentials in Authorization header"})
             status, value = self.providers.answer(record, routed[0], routed[1], request.query_string)
+            if isinstance(value, File):
+                return web.Response(body=value.data, status=status, content_type=value.content_type,
+                                    headers={"x-inference-provider": routed[0]})
             return _json_response(value, status, {"x-inference-provider": routed[0]})
         route = parse_route(request.path)
         if route is None:
@@ -1094,10 +1234,16 @@ class FakeHub:
         if task not in SUPPORTED_TASKS:
             raise HubError(400, {"error": f"Task {task} is not supported by the fake hub"})
         try:
+            if task in FILE_TASKS:
+                return _file_answer(task, record)
             if task in BINARY_TASKS:
                 data, params = _binary_input(record)
                 return _json_response(_BINARY_HANDLERS[task](data, params))
+            if task in IMAGE_QUESTION_TASKS:
+                return _json_response(_image_question(task, _need_dict(record.json)))
             payload = _need_dict(record.json)
+            if task in TABULAR_TASKS:
+                return _json_response(_tabular(task, payload))
             params = payload.get("parameters") or {}
             if task == "feature-extraction":
                 return self._feature_extraction(record.model or "", payload)
@@ -1379,7 +1525,45 @@ _BINARY_HANDLERS: dict[str, Callable[[bytes, dict], Any]] = {
         d, bool(k.get("return_timestamps"))
     ),
     "audio-classification": lambda d, k: answers.audio_classify(d, k.get("top_k")),
+    "audio-to-audio": lambda d, k: answers.audio_to_audio(d),
 }
+
+
+def _file_answer(task: str, record: RequestRecord) -> web.Response:
+    """text-to-image / text-to-speech (JSON ``{"inputs": text}``) and image-to-image (a file)."""
+    if task == "image-to-image":
+        data, params = _binary_input(record)
+        return web.Response(body=answers.image_to_image(data, params), content_type="image/png")
+    payload = _need_dict(record.json)
+    text, params = payload.get("inputs"), payload.get("parameters") or {}
+    if not isinstance(text, str) or not text.strip():
+        raise BadInput("inputs must be a non-empty string")
+    if task == "text-to-image":
+        return web.Response(body=answers.text_to_image(text, params), content_type="image/png")
+    return web.Response(body=answers.speech(text, params), content_type="audio/wav")
+
+
+def _image_question(task: str, payload: dict) -> Any:
+    """``{"inputs": {"image": base64, "question"}, "parameters"}`` (also the legacy root form)."""
+    inputs = payload.get("inputs") if isinstance(payload.get("inputs"), dict) else payload
+    image, question = inputs.get("image"), inputs.get("question")
+    if not isinstance(image, str) or not isinstance(question, str):
+        raise BadInput("inputs must be {image: base64 str, question: str}")
+    try:
+        data = base64.b64decode(image, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadInput("image is not valid base64") from None
+    top_k = (payload.get("parameters") or {}).get("top_k")
+    if task == "visual-question-answering":
+        return answers.visual_qa(data, question, top_k)
+    return answers.document_qa(data, question, top_k)
+
+
+def _tabular(task: str, payload: dict) -> Any:
+    """``{"inputs": {"data": {column: [...]}}}`` (also huggingface_hub's root ``{"table": ...}``)."""
+    inputs = payload.get("inputs")
+    table = inputs.get("data") if isinstance(inputs, dict) else payload.get("table")
+    return answers.tabular(task, table)
 
 
 def _messages_type_error(messages: Any) -> str:

@@ -18,6 +18,15 @@ provider's 4xx. Routes (all under the router's ``/{provider}`` prefix):
 * replicate: ``POST /replicate/v1/models/{owner}/{name}/predictions`` (or ``/v1/predictions`` with
   ``version``) ``{"input": {"audio": data URI}}`` -> a prediction ``starting`` that
   ``GET /replicate/v1/predictions/{pid}`` turns ``succeeded`` after :attr:`prediction_polls` polls.
+  ``{"input": {"prompt"}}`` (text-to-image), ``{"input": {"text"}}`` (text-to-speech) and
+  ``{"input": {"image", ...}}`` (image-to-image) give a file URL as ``output``.
+* generated files: together and nscale ``/v1/images/generations`` answer ``{"data": [{"b64_json"}]}``;
+  fal-ai ``{"prompt"}`` -> ``{"images": [{"url"}]}``, ``{"text"}`` -> ``{"audio": {"url"}}``, and queued
+  ``{"image_url", "image_urls"}`` -> ``{"images": [{"url"}]}``; wavespeed ``POST /api/v3/{id}`` ->
+  ``{"data": {"urls": {"get"}}}``, polled until ``completed`` with ``outputs``; deepinfra
+  ``/v1/openai/audio/speech`` answers the WAV file itself. File URLs point at
+  ``GET /_fakehub/files/{id}`` on the hub (recorded like any request). Images and sounds are
+  ``fake_hub.answers``' (seeded by the body's ``seed``).
 
 Every provider answer carries ``x-inference-provider: <provider>``, as the router's do.
 """
@@ -29,6 +38,7 @@ import binascii
 import hashlib
 import itertools
 import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
@@ -45,7 +55,23 @@ COMPLETIONS = {"together": "/v1/completions", "deepinfra": "/v1/openai/completio
                "ovhcloud": "/v1/completions"}
 EMBEDDINGS = {"together": "/v1/embeddings", "deepinfra": "/v1/openai/embeddings", "scaleway": "/v1/embeddings"}
 TRANSCRIPTIONS = {"together": "/v1/audio/transcriptions", "deepinfra": "/v1/openai/audio/transcriptions"}
+IMAGES = {"together": ("/v1/images/generations", "base64"), "nscale": ("/v1/images/generations", "b64_json")}
+SPEECH = {"deepinfra": "/v1/openai/audio/speech"}
 PROVIDERS = frozenset(CHAT) | {"fal-ai", "replicate", "wavespeed"}
+FILES_PATH = "/_fakehub/files/"
+
+
+@dataclass(frozen=True)
+class File:
+    """An answer that is a file (served with its content type), not JSON."""
+
+    data: bytes
+    content_type: str
+
+
+def live(provider_id: str, task: str, status: str = "live") -> dict:
+    """One provider's entry of a Hub mapping (:attr:`FakeProviders.mappings`)."""
+    return {"providerId": provider_id, "task": task, "status": status}
 
 
 class ProviderError(Exception):
@@ -102,12 +128,15 @@ class FakeProviders:
         self.hub_requests: list[Any] = []
         self.queue_polls = 1
         self.prediction_polls = 1
+        self.task_polls = 1  # wavespeed: polls before a task is completed
         self._ids = itertools.count(1)
         self._jobs: dict[str, dict] = {}
+        self._files: dict[str, File] = {}
 
     def reset(self) -> None:
         self.hub_requests = []
         self._jobs.clear()
+        self._files.clear()
 
     # ---- the Hub API -----------------------------------------------------------------------
 
@@ -157,6 +186,12 @@ class FakeProviders:
                 return 200, self._embeddings(record, provider)
             if route == TRANSCRIPTIONS.get(provider):
                 return 200, self._transcription(record, provider)
+            if provider in IMAGES and route == IMAGES[provider][0]:
+                return 200, self._images(record, provider)
+            if route == SPEECH.get(provider):
+                return 200, self._openai_speech(record, provider)
+            if provider == "wavespeed":
+                return 200, self._wavespeed(record, route)
             raise ProviderError(404, f"{provider}: no route {route}")
         except ProviderError as exc:
             return exc.status, {"error": {"message": exc.message}}
@@ -221,6 +256,59 @@ class FakeProviders:
         self._known(provider, record, parts.get("model"))
         return self._speech(parts["file"], parts.get("response_format") == "verbose_json")
 
+    # ---- generated files -------------------------------------------------------------------
+
+    def file(self, name: str) -> File | None:
+        """A file served at ``/_fakehub/files/{name}``."""
+        return self._files.get(name)
+
+    def _file_url(self, record: Any, data: bytes, content_type: str) -> str:
+        name = f"f{next(self._ids)}"
+        self._files[name] = File(data, content_type)
+        return f"http://{record.headers.get('host')}{FILES_PATH}{name}"
+
+    def _image(self, prompt: Any, width: Any = None, height: Any = None, seed: Any = None, **_: Any) -> bytes:
+        if not isinstance(prompt, str) or not prompt:
+            raise ProviderError(422, "prompt must be a non-empty string")
+        return self.answers.text_to_image(prompt, {"width": width, "height": height, "seed": seed})
+
+    def _images(self, record: Any, provider: str) -> dict:
+        payload = self._json(record)
+        self._known(provider, record)
+        if payload.get("response_format") != IMAGES[provider][1]:
+            raise ProviderError(422, f"response_format must be {IMAGES[provider][1]!r}")
+        size = payload.get("size")
+        if isinstance(size, str) and "x" in size:
+            payload = {**payload, "width": int(size.split("x")[0]), "height": int(size.split("x")[1])}
+        edited = payload.get("image_url") or (payload.get("reference_images") or [None])[0]
+        if edited is not None:
+            _, image = decode_data_uri(edited, "image_url")
+            data = self.answers.image_to_image(image, {"prompt": payload.get("prompt"), "seed": payload.get("seed")})
+        else:
+            data = self._image(payload.get("prompt"), payload.get("width"), payload.get("height"), payload.get("seed"))
+        return {"created": 1, "data": [{"b64_json": base64.b64encode(data).decode("ascii")}]}
+
+    def _openai_speech(self, record: Any, provider: str) -> File:
+        payload = self._json(record)
+        self._known(provider, record)
+        if not isinstance(payload.get("input"), str) or not payload["input"]:
+            raise ProviderError(422, "input must be a non-empty string")
+        return File(self.answers.speech(payload["input"], {"seed": payload.get("seed")}), "audio/wav")
+
+    # ---- wavespeed -------------------------------------------------------------------------
+
+    def _wavespeed(self, record: Any, route: str) -> dict:
+        match = re.fullmatch(r"/api/v3/(.+)", route)
+        if not match:
+            raise ProviderError(404, f"wavespeed: no route {route}")
+        payload = self._json(record)
+        self._known("wavespeed", record, match[1])
+        data = self._image(payload.get("prompt"), payload.get("width"), payload.get("height"), payload.get("seed"))
+        tid = f"t{next(self._ids)}"
+        self._jobs[tid] = {"kind": "wavespeed", "polls": 0, "url": self._file_url(record, data, "image/png")}
+        return {"code": 200, "data": {"id": tid, "status": "created",
+                                      "urls": {"get": f"https://api.wavespeed.ai/api/v3/predictions/{tid}/result"}}}
+
     # ---- fal-ai ----------------------------------------------------------------------------
 
     def _fal(self, record: Any, route: str, query: str) -> dict:
@@ -229,9 +317,25 @@ class FakeProviders:
         if "_subdomain=queue" in query:
             _, image = decode_data_uri(payload.get("image_url"), "image_url")
             rid = f"req-{next(self._ids)}"
-            self._jobs[rid] = {"kind": "fal", "data": image, "polls": 0}
+            if "sync_mode" in payload:  # segmentation
+                self._jobs[rid] = {"kind": "fal", "data": image, "polls": 0}
+            else:  # image-to-image: the result is ready when the status says so
+                edited = self.answers.image_to_image(image, {"prompt": payload.get("prompt"),
+                                                             "seed": payload.get("seed")})
+                self._jobs[rid] = {"kind": "fal-image", "polls": 0,
+                                   "url": self._file_url(record, edited, "image/png")}
             url = f"https://queue.fal.run/{model}/requests/{rid}"
             return {"request_id": rid, "status": "IN_QUEUE", "response_url": url, "status_url": url + "/status"}
+        if "text" in payload:
+            if not isinstance(payload["text"], str) or not payload["text"]:
+                raise ProviderError(422, "text must be a non-empty string")
+            sound = self.answers.speech(payload["text"], {"seed": payload.get("seed")})
+            return {"audio": {"url": self._file_url(record, sound, "audio/wav"), "content_type": "audio/wav"}}
+        if "prompt" in payload:
+            size = payload.get("image_size") or {}
+            data = self._image(payload["prompt"], size.get("width"), size.get("height"), payload.get("seed"))
+            return {"images": [{"url": self._file_url(record, data, "image/png"), "content_type": "image/png"}],
+                    "seed": payload.get("seed")}
         ctype, audio = decode_data_uri(payload.get("audio_url"), "audio_url")
         if ctype == "audio/wav":  # fal cannot map this label to a file type (audio/x-wav works)
             raise ProviderError(422, "Unsupported data URL")
@@ -251,28 +355,52 @@ class FakeProviders:
             model = payload["version"]
         else:
             raise ProviderError(404, f"replicate: no route {route}")
-        _, audio = decode_data_uri(payload["input"].get("audio"), "input.audio")
         pid = f"p{next(self._ids)}"
-        self._jobs[pid] = {"kind": "replicate", "data": audio, "polls": 0, "model": model}
+        self._jobs[pid] = {"kind": "replicate", "polls": 0, "model": model,
+                           "output": self._replicate_output(record, payload["input"])}
         return self._prediction(pid, done=self.prediction_polls == 0)
+
+    def _replicate_output(self, record: Any, inputs: dict) -> Any:
+        """What the prediction outputs: a transcription, or a file URL (a list of one for images)."""
+        seed = inputs.get("seed")
+        if "audio" in inputs:
+            _, audio = decode_data_uri(inputs.get("audio"), "input.audio")
+            return {"transcription": self.answers.transcribe(audio)["text"]}
+        if "image" in inputs:
+            _, image = decode_data_uri(inputs.get("image"), "input.image")
+            edited = self.answers.image_to_image(image, {"prompt": inputs.get("prompt"), "seed": seed})
+            return [self._file_url(record, edited, "image/png")]
+        if "text" in inputs:
+            sound = self.answers.speech(str(inputs["text"]), {"seed": seed})
+            return self._file_url(record, sound, "audio/wav")
+        data = self._image(inputs.get("prompt"), inputs.get("width"), inputs.get("height"), seed)
+        return [self._file_url(record, data, "image/png")]
 
     def _prediction(self, pid: str, done: bool) -> dict:
         job = self._jobs[pid]
-        text = self.answers.transcribe(job["data"])["text"]
         return {"id": pid, "model": job["model"], "status": "succeeded" if done else "processing",
-                "output": {"transcription": text} if done else None,
+                "output": job["output"] if done else None,
                 "urls": {"get": f"https://api.replicate.com/v1/predictions/{pid}"}}
 
     # ---- polls -----------------------------------------------------------------------------
 
+    def _polled(self, match: re.Match | None, what: str) -> tuple[str, dict]:
+        """(id, job) of a poll's URL match, its poll counted; 404 for an unknown job."""
+        if not match or match[1] not in self._jobs:
+            raise ProviderError(404, f"{what} not found")
+        job = self._jobs[match[1]]
+        job["polls"] += 1
+        return match[1], job
+
     def _poll(self, provider: str, route: str) -> dict:
         if provider == "replicate":
-            match = re.fullmatch(r"/v1/predictions/([\w-]+)", route)
-            if not match or match[1] not in self._jobs:
-                raise ProviderError(404, "prediction not found")
-            job = self._jobs[match[1]]
-            job["polls"] += 1
-            return self._prediction(match[1], done=job["polls"] >= self.prediction_polls)
+            pid, job = self._polled(re.fullmatch(r"/v1/predictions/([\w-]+)", route), "prediction")
+            return self._prediction(pid, done=job["polls"] >= self.prediction_polls)
+        if provider == "wavespeed":
+            tid, job = self._polled(re.fullmatch(r"/api/v3/predictions/([\w-]+)/result", route), "task")
+            done = job["polls"] >= self.task_polls
+            return {"code": 200, "data": {"id": tid, "status": "completed" if done else "processing",
+                                          "outputs": [job["url"]] if done else []}}
         match = re.search(r"/requests/([\w-]+)(/status)?$", route)
         if provider != "fal-ai" or not match or match[1] not in self._jobs:
             raise ProviderError(404, f"{provider}: nothing to poll at {route}")
@@ -282,5 +410,7 @@ class FakeProviders:
             return {"status": "COMPLETED" if job["polls"] >= self.queue_polls else "IN_PROGRESS"}
         if job["polls"] < self.queue_polls:
             raise ProviderError(400, "the request is still in progress")
+        if job["kind"] == "fal-image":
+            return {"images": [{"url": job["url"], "content_type": "image/png"}]}
         mask = self.answers.segment(job["data"])[0]["mask"]
         return {"image": {"url": f"data:image/png;base64,{mask}", "content_type": "image/png"}}

@@ -8,7 +8,8 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("name", ["hf_frame.formats.cells", "hf_frame.formats.ids", "hf_frame.formats.wire", "hf_frame.methods.checks"])
+@pytest.mark.parametrize("name", ["hf_frame.formats.cells", "hf_frame.formats.ids", "hf_frame.formats.wire",
+                                  "hf_frame.formats.generated", "hf_frame.methods.checks"])
 def test_module_doctests(name):
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)

@@ -546,6 +546,7 @@ def plan_job_on_frame(job: Job, frame: dd.DataFrame, *, series: bool = False) ->
                          "request would carry all of it")
     if job.returns_rows:
         return _plan_search(job, frame)
+    job = job.for_frame(list(frame.columns))
     plan = _make_plan(job, frame, series=series)
     meta = _meta_of(plan, frame._meta)
     if not job.elementwise:  # ranks compare rows: the whole column in one partition

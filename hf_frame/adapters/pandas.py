@@ -46,6 +46,7 @@ def run_job_on_frame(job: Job, df: pd.DataFrame) -> pd.DataFrame:
     """Run ``job`` on ``df``; a new frame with the output columns appended (``df`` is not modified)."""
     if job.returns_rows:
         return _select_rows(job, df)
+    job = job.for_frame(list(df.columns))
     resolved = common.resolve_inputs(job, n_rows=len(df), columns=list(df.columns),
                                      get_column=lambda c: _column(job, df, c).tolist(), as_values=_as_values)
     job = common.bind_frame_table(job, df, resolved)

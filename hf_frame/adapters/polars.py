@@ -154,7 +154,7 @@ def run_job_on_frame(job: Job, df: pl.DataFrame) -> pl.DataFrame:
     """Run ``job`` on ``df``; a new frame with the output columns appended (``df`` is not modified)."""
     if job.returns_rows:
         return _select_rows(job, df)
-    job, resolved = _resolve_eager(job, df, df.columns)
+    job, resolved = _resolve_eager(job.for_frame(df.columns), df, df.columns)
     job = common.bind_frame_table(job, df, resolved)
     names = job.output_names(resolved.names, df.columns)
     result = _run(job, resolved, labels=None, error_column=names["error"])
@@ -297,6 +297,7 @@ def _literal_ok(inp: Input, value: Any) -> bool:
 def plan_job_on_lazy(job: Job, lf: pl.LazyFrame) -> pl.LazyFrame:
     """``lf`` plus the output columns of ``job``, lazily: nothing is sent before ``collect()``."""
     columns = lf.collect_schema().names()  # resolving a schema sends nothing: every hf node declares its dtype
+    job = job.for_frame(columns)
     if job.table is FRAME or job.returns_rows:
         return _plan_on_whole_frame(job, lf, columns)
     exprs: list[pl.Expr] = []

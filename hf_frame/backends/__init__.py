@@ -21,16 +21,16 @@ BackendKind = Literal["remote", "local"]
 #: Tasks the HF API offers that the local backend deliberately does not run, and why.
 LOCAL_UNSUPPORTED = {
     "text-to-image": "needs diffusers and a multi-GB model",
-    "text-to-speech": "returns encoded audio; not implemented locally",
     "text-to-audio": "returns encoded audio; not implemented locally",
-    "audio-to-audio": "returns encoded audio; not implemented locally",
+    "audio-to-audio": "source separation models (speechbrain, asteroid) are not transformers models",
     "image-segmentation": "returns encoded masks; not implemented locally",
     "image-to-image": "needs diffusers",
-    "document-question-answering": "needs OCR (tesseract) or a document VLM",
-    "visual-question-answering": "removed from transformers 5 pipelines",
+    "tabular-classification": "scikit-learn (skops) models run on hf-inference only",
+    "tabular-regression": "scikit-learn (skops) models run on hf-inference only",
     "zero-shot-image-classification": "not implemented locally",
     "conversational": "use text-generation",
     "chat-completion": "use text-generation",
+    "image-text-to-text": "run an OpenAI-compatible server for the model and pass endpoint=",
 }
 
 

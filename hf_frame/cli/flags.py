@@ -41,6 +41,17 @@ def _optional_int(text: str) -> int | None:
         raise argparse.ArgumentTypeError(f"expected an integer (or 'none'), got {text!r}") from None
 
 
+def _seed_value(text: str) -> int | str | None:
+    """A generation seed: ``auto``, ``none`` or an integer."""
+    low = text.strip().lower()
+    if low in ("auto", "none", "null"):
+        return "auto" if low == "auto" else None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected auto, none or an integer, got {text!r}") from None
+
+
 def _optional_float(text: str) -> float | None:
     if text.strip().lower() in ("none", "null"):
         return None
@@ -188,6 +199,8 @@ def _flag_for(param: inspect.Parameter) -> tuple[dict, str]:
     """argparse keywords for a keyword parameter of a method, and what its value is when the docs
     say nothing about it."""
     ann, default = _annotation(param), param.default
+    if param.name == "seed" and default == "auto":  # the generation methods' seed
+        return {"type": _seed_value, "metavar": "auto|N|none"}, "auto, none or an integer"
     if isinstance(default, bool) and "str" not in ann:
         return {"action": argparse.BooleanOptionalAction}, "on or off"
     if ann.startswith("int") or (isinstance(default, int) and not isinstance(default, bool) and ann in ("", "int")):
@@ -340,6 +353,7 @@ class _LeadingInputs:
         # leading parameter name -> how the command line gives it
         self.handlers: dict[str, Callable[[], Any]] = {
             "col": self.main_column, "a": self.main_column,
+            "image": self.main_column, "audio": self.main_column, "text": self.main_column,
             "b": lambda: self.column_or_literal("other_column", "sentence", fallback_to_column=False),
             "question": lambda: self.column_or_literal("question_column", "question", fallback_to_column=True),
             "context": lambda: self.column_or_literal("context_column", "context", fallback_to_column=True),

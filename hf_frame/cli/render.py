@@ -25,6 +25,8 @@ def _short(value: Any, width: int) -> str:
         text = f"{value:.4f}"
     elif isinstance(value, str):
         text = value
+    elif isinstance(value, (bytes, bytearray)):  # a generated image or sound: never printed raw
+        text = f"<{len(value)} bytes>"
     else:
         plain = _plain(value)
         if plain is None:

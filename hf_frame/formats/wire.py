@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
 from urllib.parse import unquote
 
 from ..errors import MediaError
@@ -56,3 +57,18 @@ def is_seekable(f: object) -> bool:
         return bool(f.seekable())  # type: ignore[attr-defined]
     except Exception:
         return False
+
+
+@dataclass(frozen=True)
+class BinaryAnswer:
+    """An answer that is a file, not JSON: a generated image or sound and its content type.
+
+    ``content_type`` is what the server said (``image/jpeg``, ``audio/flac``...), else what the
+    bytes sniff as, else ``application/octet-stream``.
+    """
+
+    data: bytes
+    content_type: str
+
+    def __repr__(self) -> str:  # never dump the bytes
+        return f"BinaryAnswer({self.content_type}, {len(self.data)} bytes)"

@@ -15,8 +15,20 @@ from typing import Callable
 
 from .chat import chat
 from .embeddings import EmbedJob, RerankJob, SearchJob, embed, rerank, search
+from .generation import audio_to_audio, image_to_image, text_to_image, text_to_speech
 from .job import ERROR_FIELD, FRAME, Input, Job, make_job
-from .media import caption, classify_audio, classify_image, detect, segment, transcribe, zero_shot_image
+from .media import (
+    caption,
+    classify_audio,
+    classify_image,
+    detect,
+    document_qa,
+    segment,
+    transcribe,
+    visual_qa,
+    zero_shot_image,
+)
+from .tabular import TabularJob, tabular_classify, tabular_regress
 from .text import (
     classify,
     fill_mask,
@@ -40,14 +52,20 @@ METHODS: dict[str, Callable[..., Job]] = {
         chat,
         # vision and audio
         classify_image, classify_audio, zero_shot_image, detect, segment, caption, transcribe,
+        visual_qa, document_qa,
+        # generation
+        text_to_image, image_to_image, text_to_speech, audio_to_audio,
+        # tables
+        tabular_classify, tabular_regress,
         # embeddings
         embed, search, rerank,
     )
 }
 
 __all__ = [
-    "ERROR_FIELD", "FRAME", "METHODS", "EmbedJob", "Input", "Job", "RerankJob", "SearchJob", "caption", "chat",
-    "classify", "classify_audio", "classify_image", "detect", "embed", "fill_mask", "generate", "make_job", "ner",
-    "qa", "rerank", "search", "segment", "similarity", "summarize", "table_qa", "table_to_dict", "transcribe",
-    "translate", "zero_shot", "zero_shot_image",
+    "ERROR_FIELD", "FRAME", "METHODS", "EmbedJob", "Input", "Job", "RerankJob", "SearchJob", "TabularJob",
+    "audio_to_audio", "caption", "chat", "classify", "classify_audio", "classify_image", "detect", "document_qa",
+    "embed", "fill_mask", "generate", "image_to_image", "make_job", "ner", "qa", "rerank", "search", "segment",
+    "similarity", "summarize", "table_qa", "table_to_dict", "tabular_classify", "tabular_regress", "text_to_image",
+    "text_to_speech", "transcribe", "translate", "visual_qa", "zero_shot", "zero_shot_image",
 ]

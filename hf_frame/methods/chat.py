@@ -17,11 +17,10 @@ from typing import Any
 
 from ..backends import backend_for
 from ..config import SettingsKwargs, Unpack, resolve_settings
-from ..formats.prompting import PromptTemplate, is_template
 from ..formats.structured import acceptance_schema, arrow_type, normalize_schema
 from ..formats.structured import response_format as _response_format
 from ..tasks.chat import DETAIL_FIELDS, ChatCompletion
-from .job import Input, Job, make_job, split_kwargs
+from .job import Input, Job, make_job, prompt_inputs, split_kwargs
 from .kwargs import ChatKwargs
 
 RESPONSE_FORMATS = ("auto", "openai", "tgi")
@@ -48,14 +47,26 @@ def _wire_model(model: str | None, settings: SettingsKwargs) -> tuple[str, dict]
     return model, resolved
 
 
+def _image_inputs(images: Any) -> list[Input]:
+    """One input per image column: ``images`` is one column (a name, a Series, an Expr) or a list."""
+    if images is None:
+        return []
+    if isinstance(images, (list, tuple)):
+        if not images:
+            raise ValueError("chat: images is an empty list; pass an image column, a list of them, or None")
+        return [Input(f"images[{i}]", column) for i, column in enumerate(images)]
+    return [Input("images", images)]
+
+
 def _schema_name(schema: Any) -> str:
     name = getattr(schema, "__name__", None) if isinstance(schema, type) else None
     return name if isinstance(name, str) and _SCHEMA_NAME.match(name) else "output"
 
 
-def chat(prompt: Any, system: str | None = None, *, model: str | None = None, json_schema: Any = None,
-         response_format: str | dict = "auto", details: bool = False, schema_retries: int = 1,
-         parameters: dict | None = None, prefix: str | None = None, **sampling: Unpack[ChatKwargs]) -> Job:
+def chat(prompt: Any, system: str | None = None, *, images: Any = None, model: str | None = None,
+         json_schema: Any = None, response_format: str | dict = "auto", details: bool = False,
+         schema_retries: int = 1, parameters: dict | None = None, prefix: str | None = None,
+         **sampling: Unpack[ChatKwargs]) -> Job:
     """Chat completion: one reply per row, or typed columns from a JSON reply.
 
     Rows whose prompts are equal share one request. Requests go to an OpenAI-compatible
@@ -70,9 +81,16 @@ def chat(prompt: Any, system: str | None = None, *, model: str | None = None, js
         with a missing value gets null outputs and sends nothing.
     system : str, optional
         A system message sent before every row's prompt.
+    images : str or list, optional
+        An image column, or a list of them, for a vision-language model: each row's images go in its
+        user message after the prompt (as ``data:`` URIs; an http(s) URL as itself). Cells are what
+        the vision methods take (paths, URLs, bytes, PIL images, files); a missing image gives null
+        outputs, an unreadable one a row error. With images the prompt may also be literal text
+        asked of every row.
     model : str, optional
-        The model: a Hub id, default ``meta-llama/Llama-3.1-8B-Instruct`` (``:<provider>`` is added
-        when ``provider`` is set); on an ``endpoint=``, the name the server serves (default ``"tgi"``).
+        The model: a Hub id, default ``meta-llama/Llama-3.1-8B-Instruct``, with or without ``images``
+        (pass a vision-language model for images); ``:<provider>`` is added when ``provider`` is set.
+        On an ``endpoint=``, the name the server serves (default ``"tgi"``).
     json_schema : dict or type, optional
         The reply must be a JSON object matching this schema, and is exploded into one typed column
         per field: a JSON Schema dict, a pydantic model class, or ``{"field": type}`` such as
@@ -99,8 +117,9 @@ def chat(prompt: Any, system: str | None = None, *, model: str | None = None, js
     Returns
     -------
     DataFrame
-        The frame with these columns added, named ``<prompt column>_<field>`` (``chat_<field>`` for a template), of the Arrow types
-        below (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
+        The frame with these columns added, named ``<prompt column>_<field>`` (``chat_<field>`` for
+        a template, ``<image column>_<field>`` for a literal prompt), of the Arrow types below
+        (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
         fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
 
         * ``reply`` (string): the reply, without ``json_schema``;
@@ -115,6 +134,7 @@ def chat(prompt: Any, system: str | None = None, *, model: str | None = None, js
     >>> df.hf.chat("Rate this review of {product} from 1 to 5: {review}",
     ...            json_schema={"stars": int, "reason": str}, max_tokens=200)   # doctest: +SKIP
     >>> df.hf.chat("question", system="Answer in one sentence.", endpoint="http://localhost:8080")  # doctest: +SKIP
+    >>> df.hf.chat("Describe the photo.", images="photo", model="Qwen/Qwen2.5-VL-7B-Instruct")  # doctest: +SKIP
     """
     settings, extra = split_kwargs(sampling)
     wire = {**extra, **(parameters or {})}
@@ -132,13 +152,10 @@ def chat(prompt: Any, system: str | None = None, *, model: str | None = None, js
     if not (isinstance(response_format, dict) or response_format in RESPONSE_FORMATS):
         raise ValueError(f"chat: response_format must be one of {RESPONSE_FORMATS} or a dict, got {response_format!r}")
 
-    template = None
-    if isinstance(prompt, str) and is_template(prompt):
-        template = PromptTemplate(prompt)  # a malformed template raises TemplateError here
-        inputs = [Input(f"prompt {{{column}}}", column) for column in template.columns]
+    image_inputs = _image_inputs(images)
+    template, inputs = prompt_inputs(prompt, literal_ok=bool(image_inputs))
+    if template is not None:
         prefix = prefix or "chat"
-    else:
-        inputs = [Input("prompt", prompt)]
 
     model, resolved = _wire_model(model, settings)
     schema = None
@@ -156,7 +173,8 @@ def chat(prompt: Any, system: str | None = None, *, model: str | None = None, js
     elif isinstance(response_format, dict):
         wire["response_format"] = response_format
 
-    job = make_job("chat", "chat-completion", inputs, model=model, parameters=None, wire=wire,
+    task = "image-text-to-text" if image_inputs else "chat-completion"
+    job = make_job("chat", task, inputs + image_inputs, model=model, parameters=None, wire=wire,
                    options={"schema": schema} if schema is not None else {}, prefix=prefix, settings=settings)
     accept = acceptance_schema(json_schema) if json_schema is not None else None
     view = {"template": template, "system": system or None, "details": details, "schema_retries": schema_retries,

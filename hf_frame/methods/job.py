@@ -22,6 +22,7 @@ from ..backends.remote import providers
 from ..config import Settings, SettingsKwargs, is_setting, resolve_settings
 from ..core import engine
 from ..errors import RowErrors, RowErrorWarning, user_stacklevel
+from ..formats.prompting import PromptTemplate, is_template
 from ..tasks import TASKS, Call
 from ..tasks.defaults import default_model
 from . import checks
@@ -58,6 +59,11 @@ class Job:
     # True for jobs that pick rows (search): adapters call select() instead of run() and return the
     # chosen rows of the frame, in the order given, with the columns select() returns.
     returns_rows: ClassVar[bool] = False
+
+    def for_frame(self, columns: Sequence[Any]) -> Job:
+        """This job on a frame with these columns: jobs whose inputs are the frame's columns
+        (``tabular_classify()`` with no ``columns=``) take them here; others are unchanged."""
+        return self
 
     def bind_table(self, table: dict[str, list[str]]) -> Job:
         """A copy whose calls carry ``table`` (table_qa answers questions about it)."""
@@ -201,6 +207,16 @@ def make_job(method: str, task_name: str, inputs: list[Input], *, model: str | N
     model = model or (default_model(task_name, resolved.provider) if task.default_model else None)
     call = Call(task=task, model=model, parameters=sent, options=options or {}, body=body or {}, settings=resolved)
     return Job(method=method, calls=[call], inputs=inputs, prefix=prefix, **extra)
+
+
+def prompt_inputs(prompt: Any, *, literal_ok: bool = False) -> tuple[PromptTemplate | None, list[Input]]:
+    """A prompt argument's inputs: a template's columns (``"Rate {product}: {review}"``), else
+    the one column (or, with ``literal_ok``, the literal text) it names. A malformed template
+    raises TemplateError here."""
+    if isinstance(prompt, str) and is_template(prompt):
+        template = PromptTemplate(prompt)
+        return template, [Input(f"prompt {{{column}}}", column) for column in template.columns]
+    return None, [Input("prompt", prompt, literal_ok)]
 
 
 def _describe_task(task_name: str) -> str:

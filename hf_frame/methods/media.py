@@ -14,6 +14,8 @@ segment           image-segmentation              segments: list<label, score, m
 caption           image-to-text                   caption
 transcribe        automatic-speech-recognition    text (+ chunks: list<text, start, end>)
 classify_audio    audio-classification            label, score (+ labels when top_k != 1)
+visual_qa         visual-question-answering       answer, score (+ answers when top_k != 1)
+document_qa       document-question-answering     answer, score, start, end (+ answers when top_k != 1)
 ================  ==============================  ===============================================
 
 The docstrings describe what users call, ``df.hf.<method>(...)`` (they are the accessors' own):
@@ -389,4 +391,41 @@ def transcribe(col: Any, *, return_timestamps: bool | str = False, model: str | 
                     prefix=prefix, settings=settings)
 
 
-__all__ = ["caption", "classify_audio", "classify_image", "detect", "segment", "transcribe", "zero_shot_image"]
+def _image_question(method: str, task: str, image: Any, question: Any, top_k: int | None, model, parameters,
+                    prefix, wire: dict, settings: dict) -> Job:
+    checks.positive_int(method, "top_k", top_k)
+    return make_job(method, task, [Input("image", image), Input("question", question, literal_ok=True)],
+                    model=model, parameters=parameters, wire={"top_k": top_k, **wire}, options={"top_k": top_k},
+                    prefix=prefix, settings=settings)
+
+
+def visual_qa(image: Any, question: Any, *, top_k: int | None = 1, model: str | None = None,
+              parameters: dict | None = None, prefix: str | None = None, **settings: Any) -> Job:
+    """Visual question answering: ``question`` (a column, or one literal question for every row)
+    about each image. Outputs ``answer``, ``score``; with ``top_k`` > 1 (or None: every answer
+    the model gives) also ``answers``, a list of ``{answer, score}`` best first.
+
+    >>> df.hf.visual_qa("photo", "How many people are there?")              # doctest: +SKIP
+    """
+    settings, extra = split_kwargs(settings)
+    reject_unknown("visual_qa", extra)
+    return _image_question("visual_qa", "visual-question-answering", image, question, top_k, model, parameters,
+                           prefix, {}, settings)
+
+
+def document_qa(image: Any, question: Any, *, top_k: int | None = 1, model: str | None = None,
+                parameters: dict | None = None, prefix: str | None = None, **params: Any) -> Job:
+    """Document question answering on document images (invoices, forms, scans). Outputs
+    ``answer``, ``score`` and ``start``/``end`` (word positions in the document; None for
+    generative models); with ``top_k`` > 1 also ``answers``. Other keywords (``lang``,
+    ``max_answer_len``, ``doc_stride``, ``handle_impossible_answer``...) are API parameters.
+
+    >>> df.hf.document_qa("scan", "What is the invoice number?")            # doctest: +SKIP
+    """
+    settings, extra = split_kwargs(params)
+    return _image_question("document_qa", "document-question-answering", image, question, top_k, model, parameters,
+                           prefix, extra, settings)
+
+
+__all__ = ["caption", "classify_audio", "classify_image", "detect", "document_qa", "segment", "transcribe",
+           "visual_qa", "zero_shot_image"]

@@ -7,9 +7,10 @@ this is the only place they are registered. A spec is stateless: everything a ca
 
 from __future__ import annotations
 
-from . import chat, embeddings, media, text
+from . import chat, embeddings, generation, media, tabular, text
 from .base import Call, RowFailure, Task
 
-TASKS: dict[str, Task] = {spec.name: spec for module in (text, embeddings, media, chat) for spec in module.SPECS}
+TASKS: dict[str, Task] = {spec.name: spec for module in (text, embeddings, media, chat, generation, tabular)
+                          for spec in module.SPECS}
 
 __all__ = ["TASKS", "Call", "RowFailure", "Task"]

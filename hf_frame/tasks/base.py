@@ -137,6 +137,27 @@ def misfit(value: Any, kind: pa.DataType, path: str = "") -> tuple[str, Any, pa.
     return path, value, kind
 
 
+def prompt_width(call: Call) -> int:
+    """How many of a row's values make its prompt: the template's columns, else one text."""
+    template = call.view.get("template")
+    return 1 if template is None else len(template.columns)
+
+
+def row_prompt(call: Call, values: Sequence[Any], row: Any) -> str | None:
+    """The row's prompt: ``values[0]`` as text, or the call's template (``call.view["template"]``)
+    filled from the first :func:`prompt_width` values; None for a missing value (no request)."""
+    template = call.view.get("template")
+    if template is None:
+        return require_text(values[0], call, row)
+    used = values[: len(template.columns)]
+    if any(is_missing(v) for v in used):
+        return None
+    for i, value in enumerate(used):
+        if isinstance(value, str):
+            check_unicode(value, call, row, i)
+    return template.render(dict(zip(template.columns, used)))
+
+
 class Task:
     """Base class of task specs. Override what differs; defaults fit ``{"inputs": text}`` tasks."""
 
@@ -146,6 +167,7 @@ class Task:
     pipeline_route: bool = False    # URL is .../models/{model}/pipeline/{task}
     batchable: bool = False         # the API accepts a list of inputs in one request
     remote_batch: bool = False      # ...and we batch on remote providers too (not only locally)
+    expect: str = "json"            # "binary": the answer may be a file (see http.Request)
 
     # -- routing -----------------------------------------------------------------------------
     def url(self, call: Call) -> str:
@@ -189,7 +211,7 @@ class Task:
         return drop_none({"inputs": inputs, "parameters": drop_none(call.parameters) or None})
 
     def request(self, call: Call, items: Sequence[Any]) -> Request:
-        return Request(url=self.url(call), json=self.payload(call, items))
+        return Request(url=self.url(call), json=self.payload(call, items), expect=self.expect)
 
     def parse(self, call: Call, answer: Any, items: Sequence[Any]) -> list[Any]:
         """One JSON-able result per item. Raise ValueError on an answer of unexpected shape."""

@@ -22,17 +22,32 @@ replies are never cached.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import pyarrow as pa
 
+from ..backends.remote import http
+from ..formats import media
 from ..formats.cells import is_missing
-from ..formats.prompting import PromptTemplate, build_messages
+from ..formats.media import MediaError, MediaRef
+from ..formats.prompting import build_messages
 from ..formats.structured import SchemaMismatch, arrow_type, parse_reply
-from .base import Call, Task, check_unicode, require_text
+from ..formats.wire import encode_base64
+from .base import Call, RowFailure, Task, input_name, prompt_width, row_prompt
 from .defaults import default_model
+from .media import (
+    FINGERPRINT_CONCURRENCY,
+    MediaItem,
+    check_media_cell,
+    fetcher_for,
+    load_checked,
+    max_bytes,
+    resolve_ref,
+)
 
 #: Per-row output fields added by ``details=True`` (what the reply cost and why it stopped).
 DETAIL_FIELDS = (
@@ -114,16 +129,7 @@ class ChatCompletion(Task):
 
     # -- rows -> items -> requests -----------------------------------------------------------
     def prepare(self, call: Call, values: tuple, row: Any) -> Any:
-        template: PromptTemplate | None = call.view.get("template")
-        if template is None:
-            prompt = require_text(values[0], call, row)
-        elif any(is_missing(v) for v in values):
-            prompt = None
-        else:
-            for i, value in enumerate(values):
-                if isinstance(value, str):
-                    check_unicode(value, call, row, i)
-            prompt = template.render(dict(zip(template.columns, values)))
+        prompt = row_prompt(call, values, row)
         return None if prompt is None else build_messages(prompt, call.view.get("system"))
 
     def payload(self, call: Call, items: Sequence[Any]) -> dict:
@@ -200,4 +206,90 @@ class ChatCompletion(Task):
         return row
 
 
-SPECS = (ChatCompletion(),)
+# -- images in the prompt ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class ChatImages:
+    """A vision-chat row: its messages (system and user text) and its images, each an http(s)
+    URL (sent as is), a :class:`MediaRef` (prepared, nothing read) or a :class:`MediaItem`
+    (resolved: the content hash is all the cache key sees)."""
+
+    messages: list
+    images: tuple
+    row: Any = None
+
+    def __cache_key__(self) -> dict:
+        return {"messages": self.messages,
+                "images": [{"sha256": i.sha256} if isinstance(i, MediaItem) else i for i in self.images]}
+
+
+class VisionChat(ChatCompletion):
+    """Chat with images: the row's prompt and one image per image column in the user message,
+    ``[{"type": "text", "text": prompt}, {"type": "image_url", "image_url": {"url": ...}}, ...]``.
+
+    An image is sent as a ``data:`` URI of its bytes (paths, bytes, PIL images, files, and
+    ``data:`` URIs), or as the URL itself for an http(s) URL, which the model's server fetches
+    (keyed by the URL: it is not downloaded here). Files are hashed as for every media task, so
+    the same picture under two paths is one request; a row with a missing image gets null
+    outputs; an unreadable one is the row's error. Replies, schemas and details are chat's.
+    """
+
+    name, method = "image-text-to-text", "chat"
+    default_model = default_model("image-text-to-text")
+
+    def prepare(self, call: Call, values: tuple, row: Any) -> Any:
+        width = prompt_width(call)
+        prompt = row_prompt(call, values, row)
+        cells = values[width:]
+        if prompt is None or any(is_missing(v) or (isinstance(v, str) and not v.strip()) for v in cells):
+            return None
+        images = []
+        for j, value in enumerate(cells, start=width):
+            check_media_cell(call, value, row, j)
+            try:
+                ref = media.describe(value)
+            except MediaError as exc:
+                return RowFailure(f"chat: column {input_name(call, j)!r} row {row!r}: {exc}")
+            images.append(ref.value if ref.source == "url" else ref)
+        return ChatImages(build_messages(prompt, call.view.get("system")), tuple(images), row)
+
+    async def resolve_items(self, call: Call, items: list[Any]) -> list[Any]:
+        fetcher, limit = fetcher_for(call), max_bytes(call)
+        gate = asyncio.Semaphore(FINGERPRINT_CONCURRENCY)
+        width = prompt_width(call)
+
+        async def one(image: Any) -> Any:
+            if not isinstance(image, MediaRef):
+                return image
+            async with gate:
+                digest, ref = await resolve_ref(image, "image", fetcher, limit)
+            return MediaItem(digest, ref)
+
+        async def resolve(item: ChatImages) -> Any:
+            images = []
+            for j, image in enumerate(item.images, start=width):
+                try:
+                    images.append(await one(image))
+                except MediaError as exc:
+                    return RowFailure(f"chat: column {input_name(call, j)!r} row {item.row!r}: {exc}")
+            return ChatImages(item.messages, tuple(images), item.row)
+
+        return list(await asyncio.gather(*(resolve(i) for i in items)))
+
+    async def build_request(self, call: Call, items: Sequence[Any]) -> http.Request:
+        item: ChatImages = items[0]
+        parts: list[dict] = [{"type": "text", "text": item.messages[-1]["content"]}]
+        for image in item.images:
+            if isinstance(image, MediaItem):
+                data = await load_checked(call, image.ref, image.sha256)
+                kind = media.validate_kind(data, "image", image.ref.name)
+                url = f"data:{kind};base64,{encode_base64(data)}"
+            else:
+                url = image
+            parts.append({"type": "image_url", "image_url": {"url": url}})
+        messages = [*item.messages[:-1], {"role": "user", "content": parts}]
+        return http.Request(url=self.url(call), json={"model": call.model, "messages": messages, **call.parameters})
+
+
+SPECS = (ChatCompletion(), VisionChat())

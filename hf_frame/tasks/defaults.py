@@ -9,7 +9,10 @@ How they were chosen, on the date in ``checked``, from the Inference Providers d
   model; kept because it is the better general default (sentiment, named entities, images,
   MiniLM, which ``provider="local"`` also ships);
 * ``provider=None``: no provider listed the task at all; the long-standing default is kept and
-  needs ``model=`` / ``endpoint=`` pointing at something that serves it.
+  needs ``model=`` / ``endpoint=`` pointing at something that serves it;
+* ``source="documented"``: the model huggingface_hub's own documentation and tests use for the
+  task (with the provider they name, if any), at the date in ``checked``; not looked up on the
+  Inference Providers pages.
 
 ``provider="auto"`` asks the Hub at run time anyway; this table only says what was true when
 checked. ``local`` is the default of ``provider="local"`` where the remote one is too big to run
@@ -25,7 +28,7 @@ class Default(NamedTuple):
     model: str | None
     provider: str | None  # who served it when checked (None: no provider lists the task)
     checked: str          # the date of the check (YYYY-MM-DD)
-    source: str = "served"  # "served" or "recommended" (see the module docstring)
+    source: str = "served"  # "served", "recommended" or "documented" (see the module docstring)
     local: str | None = None  # provider="local"'s default, when it differs
 
 
@@ -52,6 +55,16 @@ DEFAULTS: dict[str, Default] = {
     "image-to-text": Default("Salesforce/blip-image-captioning-base", None, "2026-08-21"),
     "automatic-speech-recognition": Default("openai/whisper-large-v3", "hf-inference", "2026-08-21"),
     "audio-classification": Default("MIT/ast-finetuned-audioset-10-10-0.4593", None, "2026-08-21"),
+    "visual-question-answering": Default("dandelin/vilt-b32-finetuned-vqa", "hf-inference", "2026-08-20", "documented"),
+    "document-question-answering": Default("naver-clova-ix/donut-base-finetuned-docvqa", "hf-inference", "2026-08-20",
+                                           "documented"),
+    "text-to-image": Default("black-forest-labs/FLUX.1-schnell", "replicate", "2026-08-20", "documented"),
+    "image-to-image": Default("black-forest-labs/FLUX.1-Kontext-dev", "together", "2026-08-20", "documented"),
+    "text-to-speech": Default("hexgrad/Kokoro-82M", "replicate", "2026-08-20", "documented"),
+    "audio-to-audio": Default("speechbrain/sepformer-wham", "hf-inference", "2026-08-20", "documented"),
+    "tabular-classification": Default("julien-c/wine-quality", "hf-inference", "2026-08-20", "documented"),
+    "tabular-regression": Default("scikit-learn/Fish-Weight", "hf-inference", "2026-08-20", "documented"),
+    "image-text-to-text": Default("meta-llama/Llama-3.2-11B-Vision-Instruct", None, "2026-08-20", "documented"),
 }
 
 

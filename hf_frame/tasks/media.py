@@ -1,5 +1,6 @@
 """Task specs for image and audio inputs: image/audio classification, zero-shot image
-classification, object detection, segmentation, captioning and speech recognition.
+classification, object detection, segmentation, captioning, speech recognition, and questions
+about images and documents.
 
 A cell (path, URL, bytes, PIL image, file object...) goes through three steps, so that a column
 of 10,000 image paths never holds 10,000 images in memory (see :mod:`hf_frame.media`):
@@ -25,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
 import pyarrow as pa
@@ -36,9 +37,9 @@ from ..formats import media
 from ..formats.cells import is_missing, is_pil_image
 from ..formats.media import MediaError, MediaRef
 from ..formats.wire import decode_base64, encode_base64, is_seekable
-from .base import Call, RowFailure, Task, drop_none, input_name
+from .base import Call, RowFailure, Task, drop_none, input_name, require_text
 from .defaults import default_model
-from .text import RankedLabelsOutput, _label_scores, _num, label_score_map
+from .text import RankedLabelsOutput, _int, _label_scores, _num, label_score_map
 
 #: How many files are hashed / URLs downloaded at once while computing content keys.
 FINGERPRINT_CONCURRENCY = 16
@@ -48,21 +49,27 @@ HEAD_BYTES = 64
 
 @dataclass(frozen=True, eq=False)
 class _Pending:
-    """A prepared row: its media ref (nothing read yet) and its label, for messages."""
+    """A prepared row: its media ref (nothing read yet), its label (for messages) and what else
+    the row sends with the file (``extra``: a question, a prompt; JSON-able)."""
 
     ref: MediaRef
     row: Any
+    extra: Any = None
 
 
 @dataclass(frozen=True, eq=False)
 class MediaItem:
-    """A resolved input: the content hash (all the cache key sees) and the ref to load it from."""
+    """A resolved input: the content hash and the row's ``extra`` (all the cache key sees), and
+    the ref to load the file from."""
 
     sha256: str
     ref: MediaRef
+    extra: Any = None
 
     def __cache_key__(self) -> dict:
-        return {"sha256": self.sha256}
+        if self.extra is None:
+            return {"sha256": self.sha256}
+        return {"sha256": self.sha256, "with": self.extra}
 
 
 # -- the URL fetcher, shared per HTTP client ------------------------------------------------------
@@ -109,6 +116,46 @@ def _seekable(ref: MediaRef) -> bool:
     return ref.source == "file" and not ref._buffer and is_seekable(ref.value)
 
 
+async def resolve_ref(ref: MediaRef, kind: str, fetcher: media.UrlFetcher, limit: int) -> tuple[str, MediaRef]:
+    """(content sha256, the ref to load it from) of one cell's media, its first bytes checked to
+    be a ``kind``; raises :class:`MediaError` naming the path or URL.
+
+    Files are hashed in a worker thread; URLs, bytes and PIL images are loaded (a PIL image is
+    encoded once, and the PNG computed here is what is sent)."""
+    if ref.source == "path" or _seekable(ref):
+        digest = await media.fingerprint(ref, fetcher, max_bytes=limit)
+        head = await asyncio.to_thread(_read_head, ref)
+    else:  # url, bytes, PIL, stream: the bytes are in memory anyway
+        data = await media.load(ref, fetcher, max_bytes=limit)
+        digest, head = hashlib.sha256(data).hexdigest(), data[:HEAD_BYTES]
+        if ref.source == "pil":
+            ref = MediaRef("bytes", data, ref.name)
+    media.validate_kind(head, kind, ref.name)
+    return digest, ref
+
+
+async def load_checked(call: Call, ref: MediaRef, sha256: str) -> bytes:
+    """The bytes of ``ref``, checked against the hash its cache key was made from."""
+    fetcher = fetcher_for(call)
+    data = await media.load(ref, fetcher, max_bytes=max_bytes(call))
+    if ref.source == "url":
+        fetcher.forget(ref.value)  # sent once per call: do not keep it in memory
+    if ref.source in ("path", "file", "url") and hashlib.sha256(data).hexdigest() != sha256:
+        # The answer would be cached under the old content's key: refuse, a rerun picks it up.
+        raise MediaError(f"{ref.name} changed while it was being read; run again")
+    return data
+
+
+def check_media_cell(call: Call, value: Any, row: Any, input_index: int = 0) -> None:
+    """Raise InputTypeError unless ``value`` is something a media cell can be."""
+    if not (isinstance(value, _MEDIA_TYPES) or callable(getattr(value, "read", None)) or is_pil_image(value)):
+        raise InputTypeError(
+            f"{call.task.method}: column {input_name(call, input_index)!r} row {row!r} holds "
+            f"{type(value).__name__} {repr(value)[:60]}, expected a path, an http(s) URL, bytes, "
+            "a PIL image or a binary file object"
+        )
+
+
 _MEDIA_TYPES = (str, os.PathLike, bytes, bytearray, memoryview, dict)
 
 
@@ -124,12 +171,7 @@ class MediaTask(Task):
         value = values[0]
         if is_missing(value) or (isinstance(value, str) and not value.strip()):
             return None
-        if not (isinstance(value, _MEDIA_TYPES) or callable(getattr(value, "read", None)) or is_pil_image(value)):
-            raise InputTypeError(
-                f"{call.task.method}: column {input_name(call, 0)!r} row {row!r} holds "
-                f"{type(value).__name__} {repr(value)[:60]}, expected a path, an http(s) URL, bytes, "
-                "a PIL image or a binary file object"
-            )
+        check_media_cell(call, value, row)
         try:
             ref = media.describe(value)
         except MediaError as exc:
@@ -146,21 +188,12 @@ class MediaTask(Task):
         gate = asyncio.Semaphore(FINGERPRINT_CONCURRENCY)
 
         async def resolve(pending: _Pending) -> Any:
-            ref = pending.ref
             try:
                 async with gate:
-                    if ref.source == "path" or _seekable(ref):
-                        digest = await media.fingerprint(ref, fetcher, max_bytes=limit)
-                        head = await asyncio.to_thread(_read_head, ref)
-                    else:  # url, bytes, PIL, stream: the bytes are in memory anyway
-                        data = await media.load(ref, fetcher, max_bytes=limit)
-                        digest, head = hashlib.sha256(data).hexdigest(), data[:HEAD_BYTES]
-                        if ref.source == "pil":  # encode once: send the PNG computed here
-                            ref = MediaRef("bytes", data, ref.name)
-                media.validate_kind(head, self.kind, ref.name)
+                    digest, ref = await resolve_ref(pending.ref, self.kind, fetcher, limit)
             except MediaError as exc:
                 return RowFailure(self._where(call, pending.row, exc))
-            return MediaItem(digest, ref)
+            return MediaItem(digest, ref, pending.extra)
 
         return list(await asyncio.gather(*(resolve(p) for p in items)))
 
@@ -170,32 +203,32 @@ class MediaTask(Task):
         return drop_none(call.parameters)
 
     async def _load(self, call: Call, item: MediaItem) -> bytes:
-        """The bytes of ``item``, checked against the hash its cache key was made from."""
-        fetcher = fetcher_for(call)
-        data = await media.load(item.ref, fetcher, max_bytes=max_bytes(call))
-        if item.ref.source == "url":
-            fetcher.forget(item.ref.value)  # sent once per call: do not keep it in memory
-        if item.ref.source in ("path", "file", "url") and hashlib.sha256(data).hexdigest() != item.sha256:
-            # The answer would be cached under the old content's key: refuse, a rerun picks it up.
-            raise MediaError(f"{item.ref.name} changed while it was being read; run again")
-        return data
+        return await load_checked(call, item.ref, item.sha256)
+
+    def media_body(self, call: Call, item: MediaItem, data: bytes) -> tuple[bytes | dict, dict[str, str]]:
+        """(body, headers) of the request for one file: raw bytes, or base64 JSON with parameters."""
+        return media.to_request(data, self.kind, self.wire_parameters(call), name=item.ref.name)
 
     async def build_request(self, call: Call, items: Sequence[Any]) -> http.Request:
         item = items[0]
         data = await self._load(call, item)
-        body, headers = media.to_request(data, self.kind, self.wire_parameters(call), name=item.ref.name)
+        body, headers = self.media_body(call, item, data)
         if isinstance(body, dict):
-            return http.Request(url=self.url(call), json=body, headers=headers)
-        return http.Request(url=self.url(call), content=body, headers=headers)
+            return http.Request(url=self.url(call), json=body, headers=headers, expect=self.expect)
+        return http.Request(url=self.url(call), content=body, headers=headers, expect=self.expect)
+
+    def local_input(self, item: MediaItem, data: bytes) -> Any:
+        """What the in-process backend gets for one item (default: the file's bytes)."""
+        return data
 
     async def build_local_payload(self, call: Call, items: Sequence[Any]) -> dict:
-        datas = []
+        inputs = []
         for item in items:
             data = await self._load(call, item)
             media.validate_kind(data, self.kind, item.ref.name)
-            datas.append(data)
-        inputs = datas if len(datas) > 1 else datas[0]
-        return drop_none({"inputs": inputs, "parameters": self.wire_parameters(call) or None})
+            inputs.append(self.local_input(item, data))
+        return drop_none({"inputs": inputs if len(inputs) > 1 else inputs[0],
+                          "parameters": self.wire_parameters(call) or None})
 
     # -- answers ----------------------------------------------------------------------------
     def parse(self, call: Call, answer: Any, items: Sequence[Any]) -> list[Any]:
@@ -359,6 +392,77 @@ class ImageToText(MediaTask):
         return {"caption": result}
 
 
+# -- questions about an image -----------------------------------------------------------------
+
+
+class _ImageQuestion(MediaTask):
+    """An image and a question (a column or a literal) per row, sent as
+    ``{"inputs": {"image": <base64>, "question": ...}, "parameters": {...}}``; the question is
+    part of the item, so the same image asked two questions is two requests and the same
+    (image, question) under two paths is one.
+
+    Answers are ranked ``[{answer, score, ...}]`` (a bare dict for one answer); ``answer`` and
+    the other :attr:`fields` of the best, and with ``top_k`` other than 1 ``answers``, the
+    ranked list (at most ``top_k``)."""
+
+    fields: tuple[tuple[str, pa.DataType], ...] = (("answer", pa.string()), ("score", pa.float64()))
+
+    def prepare(self, call: Call, values: tuple, row: Any) -> Any:
+        question = require_text(values[1], call, row, 1)
+        pending = None if question is None else super().prepare(call, values, row)
+        return replace(pending, extra=question) if isinstance(pending, _Pending) else pending
+
+    def media_body(self, call, item, data):
+        media.validate_kind(data, self.kind, item.ref.name)
+        body = drop_none({"inputs": {"image": encode_base64(data), "question": item.extra},
+                          "parameters": self.wire_parameters(call) or None})
+        return body, {"Content-Type": "application/json"}
+
+    def local_input(self, item, data):
+        return {"image": data, "question": item.extra}
+
+    def parse_one(self, call, answer):
+        if isinstance(answer, list) and len(answer) == 1 and isinstance(answer[0], list):
+            answer = answer[0]
+        answers = [answer] if isinstance(answer, dict) else answer
+        if not isinstance(answers, list) or not all(isinstance(a, dict) and "answer" in a for a in answers):
+            raise ValueError(f"expected a list of {{answer, score}}, got {str(answer)[:120]}")
+        ranked = sorted((self.answer_fields(a) for a in answers), key=lambda a: -(a["score"] or 0.0))
+        top_k = call.options.get("top_k")
+        return ranked if top_k is None else ranked[:top_k]
+
+    def answer_fields(self, answer: dict) -> dict:
+        return {"answer": None if answer.get("answer") is None else str(answer["answer"]),
+                "score": _num(answer.get("score"))}
+
+    def output_type(self, call):
+        fields = list(self.fields)
+        if call.options.get("top_k") != 1:
+            fields.append(("answers", pa.list_(pa.struct(self.fields))))
+        return pa.struct(fields)
+
+    def to_row(self, call, result):
+        best = result[0] if result else dict.fromkeys(name for name, _ in self.fields)
+        return best if call.options.get("top_k") == 1 else {**best, "answers": result}
+
+
+class VisualQuestionAnswering(_ImageQuestion):
+    name, method = "visual-question-answering", "visual_qa"
+    default_model = default_model("visual-question-answering")
+
+
+class DocumentQuestionAnswering(_ImageQuestion):
+    """Also ``start``/``end``: the answer's first and last word in the document (extractive
+    models; None for generative ones such as Donut)."""
+
+    name, method = "document-question-answering", "document_qa"
+    default_model = default_model("document-question-answering")
+    fields = (("answer", pa.string()), ("score", pa.float64()), ("start", pa.int64()), ("end", pa.int64()))
+
+    def answer_fields(self, answer):
+        return {**super().answer_fields(answer), "start": _int(answer.get("start")), "end": _int(answer.get("end"))}
+
+
 CHUNK = pa.struct([("text", pa.string()), ("start", pa.float64()), ("end", pa.float64())])
 
 
@@ -396,4 +500,5 @@ class AutomaticSpeechRecognition(MediaTask):
 
 
 SPECS = (ImageClassification(), ZeroShotImageClassification(), ObjectDetection(), ImageSegmentation(),
-         ImageToText(), AutomaticSpeechRecognition(), AudioClassification())
+         ImageToText(), AutomaticSpeechRecognition(), AudioClassification(), VisualQuestionAnswering(),
+         DocumentQuestionAnswering())

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from ...errors import LocalModelError, LocalModelLoadError
 from .. import LOCAL_UNSUPPORTED as UNSUPPORTED_TASKS
-from . import audio, embeddings, text, vision
+from . import audio, embeddings, questions, text, vision
 from .models import ModelCache, ModelHandle, require_local_extra, resolve_model
 
 #: What a handler is: ``(model, body, params) -> answer``. It checks ``params`` and the body's
@@ -39,6 +39,9 @@ HANDLERS: dict[str, Handler] = {
     "image-to-text": vision.image_to_text,
     "automatic-speech-recognition": audio.speech_recognition,
     "audio-classification": audio.audio_classification,
+    "text-to-speech": audio.text_to_speech,
+    "visual-question-answering": questions.visual_question_answering,
+    "document-question-answering": questions.document_question_answering,
 }
 
 #: Tasks :class:`LocalBackend` runs.

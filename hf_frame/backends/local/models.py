@@ -381,6 +381,21 @@ class ModelHandle:
 
         return self.cache._get(("question-answering", self.name, self.device), build)
 
+    def with_processor(self, auto_class: str) -> Loaded:
+        """A cached ``transformers.<auto_class>`` model and its ``AutoProcessor`` (tokenizer and
+        image processor in one), as ``(model, processor)``: for models used through their own
+        forward pass or ``generate`` with a multimodal processor (visual question answering)."""
+
+        def build():
+            import transformers
+
+            with loading(self.task, self.name):
+                processor = transformers.AutoProcessor.from_pretrained(self.name)
+                net = getattr(transformers, auto_class).from_pretrained(self.name)
+            return self._placed(net), processor
+
+        return self.cache._get((auto_class, self.name, self.device), build)
+
     def _placed(self, net):
         """``net`` on the backend's device, in inference mode."""
         net.to(self.device)

@@ -28,6 +28,8 @@ from ...errors import (
     WireTooLarge,
     WireUnreachable,
 )
+from ...formats.media import sniff
+from ...formats.wire import BinaryAnswer
 from . import aio, limits, retry
 
 logger = logging.getLogger(__name__)
@@ -35,20 +37,26 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class Request:
-    """One HTTP request: a JSON body, or raw bytes with their content type (``GET``: neither)."""
+    """One HTTP request: a JSON body, or raw bytes with their content type (``GET``: neither).
+
+    ``expect="binary"``: the answer may be a file (a generated image or sound). A successful
+    answer that is not JSON is then returned as a :class:`BinaryAnswer`; a JSON one is decoded
+    as usual (providers that answer JSON), and a JSON ``{"error": ...}`` is still an error.
+    """
 
     url: str
     json: Any = None
     content: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
     method: str = "POST"
+    expect: str = "json"  # "json" | "binary"
 
 
 @dataclass
 class Reply:
     """A successful answer: the decoded JSON body and the response headers (case-insensitive)."""
 
-    body: Any
+    body: Any  # the decoded JSON, or a BinaryAnswer (``expect="binary"``)
     headers: Any
 
 
@@ -132,6 +140,19 @@ def _decode(content: bytes) -> tuple[bool, Any]:
         return False, None
 
 
+def _binary_answer(response: aio.RawResponse) -> BinaryAnswer | None:
+    """The answer as a file, or None when it is JSON (said so, or unlabelled JSON text)."""
+    declared = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if "json" in declared:
+        return None
+    if not declared or declared in ("application/octet-stream", "binary/octet-stream"):
+        sniffed = sniff(response.content)
+        if sniffed is None and _decode(response.content)[0]:
+            return None
+        declared = sniffed or declared or "application/octet-stream"
+    return BinaryAnswer(bytes(response.content), declared)
+
+
 def _error_text(response: aio.RawResponse, body: Any) -> str:
     if isinstance(body, dict):
         err = body.get("error") or body.get("message") or body.get("detail")
@@ -200,7 +221,8 @@ def _host(url: str) -> str:
 
 
 async def send(request: Request, settings: Settings, *, task: str, model: str | None) -> Any:
-    """POST ``request`` and return the decoded JSON answer.
+    """POST ``request`` and return the decoded JSON answer (or a :class:`BinaryAnswer`, see
+    :class:`Request`).
 
     Retries what is transient (see :mod:`.retry`); raises :class:`FatalRequestError` for
     401/402/403/404 and :class:`RowRequestError` for other failures once retries are exhausted.
@@ -263,12 +285,20 @@ async def exchange(request: Request, settings: Settings, *, task: str, model: st
             else:
                 _answered.add(host)
                 status = response.status
+                if status < 300 and request.expect == "binary":
+                    answer = _binary_answer(response)
+                    if answer is not None:
+                        return Reply(answer, response.headers)
                 content = response.content
                 if token and token.encode() in content:  # an answer echoing the request: never quoted, never cached
                     content = content.replace(token.encode(), b"***")
                     response = aio.RawResponse(status, response.headers, content, response.reason)
                 ok, body = _decode(content)
                 if status < 300:
+                    if ok and request.expect == "binary" and isinstance(body, dict) and body.get("error"):
+                        problem = f"HTTP {status}: {_scrub(_error_text(response, body), settings.token)}"
+                        raise RowRequestError(f"{where} failed: {problem}", status=status, task=task,
+                                              model=model or "")
                     if ok:
                         return Reply(body, response.headers)
                     problem = "the answer was not valid JSON"

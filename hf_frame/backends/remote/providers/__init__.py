@@ -26,11 +26,11 @@ from collections.abc import Callable
 from typing import Any
 
 from ....config import DEFAULT_BASE_URL, offline
-from ....errors import ConfigError, FatalRequestError
+from ....errors import ConfigError, FatalRequestError, RowRequestError
 from ....formats.ids import hub_model_id, provider_model_id
 from .. import http
-from . import fal_ai, hf_inference, openai_style, replicate, together
-from .base import Helper, Passthrough, Poller, Target, hub_task, task_matches
+from . import fal_ai, hf_inference, openai_style, replicate, together, wavespeed
+from .base import Helper, Passthrough, Poller, Target, helper_task, hub_task, task_matches
 from .mapping import Entry, forget, is_loopback, lookup
 
 log = logging.getLogger("hf_frame.providers")
@@ -46,18 +46,17 @@ HELPERS: dict[str, dict[str, Helper]] = {
     "fal-ai": fal_ai.HELPERS,
     "replicate": replicate.HELPERS,
     **openai_style.helpers(),
-    "wavespeed": {},
+    "wavespeed": wavespeed.HELPERS,
 }
 #: Tasks each provider serves that hf_frame has no method for (named in error messages).
 OTHER_TASKS: dict[str, tuple[str, ...]] = {
     "hf-inference": hf_inference.OTHER_TASKS, "together": together.OTHER_TASKS, "fal-ai": fal_ai.OTHER_TASKS,
-    "replicate": replicate.OTHER_TASKS, "wavespeed": ("text-to-image", "image-to-image", "text-to-video",
-                                                      "image-to-video"),
+    "replicate": replicate.OTHER_TASKS, "wavespeed": wavespeed.OTHER_TASKS,
     **openai_style.OTHER_TASKS,
 }
 #: Each provider's own base URL, used when the token is the provider's key (not an ``hf_`` token).
 BASE_URLS: dict[str, str] = {"together": together.BASE_URL, "fal-ai": fal_ai.BASE_URL,
-                             "replicate": replicate.BASE_URL, "wavespeed": "https://api.wavespeed.ai",
+                             "replicate": replicate.BASE_URL, "wavespeed": wavespeed.BASE_URL,
                              **openai_style.BASE_URLS}
 _ROUTER_CHAT = Passthrough("auto", "chat-completion")
 _warned: set[tuple[str, str]] = set()
@@ -76,6 +75,7 @@ def check(provider: str, task: str, *, endpoint: str | None = None,
     """
     if provider in ("auto", "local") or endpoint:
         return
+    task = helper_task(task)
     if provider in REMOVED:
         raise ConfigError(
             f"provider {provider!r} is not supported: the Hugging Face router stopped routing to it on "
@@ -114,9 +114,9 @@ async def resolve(call: Any) -> Any:
         return call
     task = call.task.name
     check(s.provider, task)
-    if task != "chat-completion":  # chat sends the model in the body; every other task puts it in a URL
+    if helper_task(task) != "chat-completion":  # chat sends the model in the body; other tasks put it in a URL
         (hub_model_id if s.provider in ("auto", "hf-inference") else provider_model_id)(call.model)
-    if task == "chat-completion":
+    if helper_task(task) == "chat-completion":
         target = await _chat_target(call)
     elif s.provider == "auto":
         target = await _auto_target(call)
@@ -128,7 +128,7 @@ async def resolve(call: Any) -> Any:
 def _hf_inference(call: Any, entry: Entry | None = None) -> Target:
     """hf-inference, whose routes take the Hub id (the task builds them)."""
     mapped = entry.task if entry is not None else None
-    target = Target("hf-inference", call.model, HELPERS["hf-inference"][call.task.name],
+    target = Target("hf-inference", call.model, HELPERS["hf-inference"][helper_task(call.task.name)],
                     _router(call.settings, "hf-inference"), route=call.task.url(call), mapped_task=mapped)
     if call.task.name == "text-generation" and mapped == "conversational":
         target = dataclasses.replace(target, route=target.helper.completions.url(target))
@@ -137,7 +137,7 @@ def _hf_inference(call: Any, entry: Entry | None = None) -> Target:
 
 def _target(call: Any, provider: str, model: str, entry: Entry | None) -> Target:
     s = call.settings
-    helper = HELPERS[provider][call.task.name]
+    helper = HELPERS[provider][helper_task(call.task.name)]
     direct = direct_key(s)
     if direct:
         base = fal_ai.direct_base(call.task.name) if provider == "fal-ai" else BASE_URLS[provider]
@@ -253,7 +253,11 @@ async def send(call: Any, request: http.Request, *, binary: bool = False) -> tup
         wire.headers.update(target.helper.auth(s.auth_token()))
     reply = await http.exchange(wire, s, task=call.task.name, model=call.model)
     provider = reply.headers.get("x-inference-provider") or target.provider
-    answer = await target.helper.finish(call, target, reply, Poller(call, wire))
+    try:
+        answer = await target.helper.finish(call, target, reply, Poller(call, wire))
+    except (ValueError, TypeError, KeyError, IndexError) as exc:  # a malformed answer: this row's error
+        raise RowRequestError(f"{call.task.name} with model {call.model!r}: unexpected answer from {provider}: {exc}",
+                              task=call.task.name, model=call.model or "") from None
     return answer, provider
 
 

@@ -22,12 +22,20 @@ import numpy as np
 from ....errors import RowRequestError
 from ....formats.ids import provider_model_id
 from ....formats.media import sniff
+from ....formats.wire import BinaryAnswer, decode_base64
 from .. import http
 
 #: Hugging Face tasks as the Hub mapping names them, where hf_frame's task id differs.
-HUB_TASKS = {"chat-completion": "conversational"}
+HUB_TASKS = {"chat-completion": "conversational", "image-text-to-text": "conversational"}
+#: hf_frame task ids served by another task's helpers: chat with images is chat, on the same routes.
+HELPER_TASKS = {"image-text-to-text": "chat-completion"}
 #: hf-inference answers these two from the same deployment (sentence-transformers models).
 SENTENCE_TASKS = frozenset({"feature-extraction", "sentence-similarity"})
+
+
+def helper_task(task: str) -> str:
+    """The task whose helpers serve hf_frame task ``task`` (itself, except chat with images)."""
+    return HELPER_TASKS.get(task, task)
 
 
 def hub_task(task: str) -> str:
@@ -146,6 +154,29 @@ def speech_answer(answer: Any, provider: str) -> dict:
     return out
 
 
+def file_answer(data: bytes, declared: str | None = None) -> BinaryAnswer:
+    """A generated file as the hf-inference answer (the bytes, their sniffed or declared type)."""
+    return BinaryAnswer(bytes(data), sniff(data) or declared or "application/octet-stream")
+
+
+def b64_file(answer: Any, provider: str) -> BinaryAnswer:
+    """The first file of an OpenAI-images answer ``{"data": [{"b64_json": ...}]}``."""
+    data = answer.get("data") if isinstance(answer, dict) else None
+    expect(isinstance(data, list) and data and isinstance(data[0], dict) and isinstance(data[0].get("b64_json"), str),
+           provider, "an image {'data': [{'b64_json'}]}", answer)
+    return file_answer(decode_base64(data[0]["b64_json"], what=f"{provider}'s image", strict=False))
+
+
+def first_url(value: Any, provider: str, what: str) -> str:
+    """The URL of a result: a string, the first of a list, or a ``{"url"}`` (first of a list too)."""
+    if isinstance(value, list) and value:
+        value = value[0]
+    if isinstance(value, dict):
+        value = value.get("url")
+    expect(isinstance(value, str) and bool(value), provider, what, value)
+    return value
+
+
 class Poller:
     """GETs for queued results, through the HTTP layer, bounded by the call's ``timeout``."""
 
@@ -174,6 +205,10 @@ class Poller:
                 task=self.call.task.name, model=self.call.model or "")
         await asyncio.sleep(self.wait)
         self.wait = min(self.MAX_WAIT, self.wait * 1.5)
+
+    async def download_file(self, url: str) -> BinaryAnswer:
+        """A result file (a provider's file store URL, or a data URI) as the hf-inference answer."""
+        return file_answer(await self.download(url))
 
     async def download(self, url: str) -> bytes:
         """The bytes at a result URL (a provider's file store): sent without any token."""
@@ -229,8 +264,8 @@ class Helper:
         headers = dict(self.headers(target))
         if content is not None:
             headers["Content-Type"] = ctype or "application/octet-stream"
-            return http.Request(url=self.url(target), content=content, headers=headers)
-        return http.Request(url=self.url(target), json=payload, headers=headers)
+            return http.Request(url=self.url(target), content=content, headers=headers, expect=request.expect)
+        return http.Request(url=self.url(target), json=payload, headers=headers, expect=request.expect)
 
     def answer(self, call: Any, target: Target, body: Any) -> Any:
         """The provider's answer as hf-inference gives it (raise ValueError when it is malformed)."""
@@ -245,4 +280,4 @@ class Passthrough(Helper):
 
     def build(self, call: Any, target: Target, request: http.Request, binary: bool) -> http.Request:
         return http.Request(url=request.url, json=request.json, content=request.content,
-                            headers=dict(request.headers), method=request.method)
+                            headers=dict(request.headers), method=request.method, expect=request.expect)

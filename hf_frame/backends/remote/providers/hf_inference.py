@@ -16,9 +16,10 @@ TASKS = ("text-classification", "zero-shot-classification", "token-classificatio
          "table-question-answering", "fill-mask", "summarization", "translation", "text-generation",
          "sentence-similarity", "feature-extraction", "image-classification", "zero-shot-image-classification",
          "object-detection", "image-segmentation", "image-to-text", "automatic-speech-recognition",
-         "audio-classification", "chat-completion")
-OTHER_TASKS = ("text-to-image", "text-to-speech", "image-to-image", "audio-to-audio", "document-question-answering",
-               "visual-question-answering", "tabular-classification", "tabular-regression")
+         "audio-classification", "chat-completion", "text-to-image", "text-to-speech", "image-to-image",
+         "audio-to-audio", "document-question-answering", "visual-question-answering", "tabular-classification",
+         "tabular-regression")
+OTHER_TASKS: tuple[str, ...] = ()
 
 
 class TextGeneration(Passthrough):

@@ -1,4 +1,5 @@
-"""OpenAI-compatible routes, shared by most providers: chat, completions, embeddings, transcriptions.
+"""OpenAI-compatible routes, shared by most providers: chat, completions, embeddings, transcriptions,
+image generation and speech.
 
 The chat-only providers (fireworks-ai, groq, cerebras, cohere, nscale, baseten, publicai,
 zai-org, openai) differ only in their route, so they are one table (:data:`CHAT_ROUTES`);
@@ -11,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ....formats.wire import BinaryAnswer
 from .. import http
-from .base import Helper, HFBody, Target, expect, multipart, normalized, speech_answer
+from .base import Helper, HFBody, Target, b64_file, data_uri, expect, file_answer, multipart, normalized, speech_answer
 
 #: provider -> its chat completions route (after the router's ``/{provider}`` or its own base URL).
 CHAT_ROUTES = {
@@ -47,6 +49,14 @@ EMBEDDING_ROUTES = {
 #: provider -> its OpenAI audio transcriptions route (``transcribe``; multipart upload).
 TRANSCRIPTION_ROUTES = {
     "deepinfra": "/v1/openai/audio/transcriptions",
+}
+#: provider -> its OpenAI images route (``text_to_image``; ``image_to_image`` where listed below).
+IMAGE_ROUTES = {
+    "nscale": "/v1/images/generations",
+}
+#: provider -> its OpenAI speech route (``text_to_speech``: the answer is the sound file).
+SPEECH_ROUTES = {
+    "deepinfra": "/v1/openai/audio/speech",
 }
 # Providers whose json_schema response_format takes another shape.
 _JSON_OBJECT_SCHEMA = ("cohere", "fireworks-ai")  # {"type": "json_object", "schema": ...}
@@ -158,6 +168,54 @@ class Transcriptions(Helper):
         return speech_answer(body, self.provider)
 
 
+class Images(Helper):
+    """``text_to_image`` (and, with an image, ``image_to_image``) on an OpenAI ``/images/generations``
+    route: ``{"model", "prompt", "response_format": base64, ...}`` -> ``{"data": [{"b64_json"}]}``.
+
+    together takes ``steps`` for ``num_inference_steps`` and the input image as ``image_url``
+    (FLUX.1 Kontext) or ``reference_images`` (every other model); nscale takes ``size: "WxH"``
+    and has no steps."""
+
+    task = "text-to-image"
+
+    def body(self, call, target, hf):
+        parameters = {k: v for k, v in hf.parameters.items() if v is not None}
+        prompt = parameters.pop("prompt", "") if isinstance(hf.inputs, bytes) else hf.inputs
+        steps = parameters.pop("num_inference_steps", None)
+        if self.provider == "nscale":
+            if "width" in parameters and "height" in parameters:
+                parameters["size"] = f"{parameters.pop('width')}x{parameters.pop('height')}"
+            body: dict[str, Any] = {"response_format": "b64_json", "prompt": prompt}
+        else:
+            if steps is not None:
+                parameters["steps"] = steps
+            body = {"prompt": prompt, "response_format": "base64"}
+        if isinstance(hf.inputs, bytes):  # image-to-image
+            image = data_uri(hf.inputs, hf.content_type or "image/png")
+            kontext = "kontext" in target.model.lower() and "flux.1" in target.model.lower()
+            body.update({"image_url": image} if kontext else {"reference_images": [image]})
+        return {**body, **parameters, "model": target.model}, None, None
+
+    def answer(self, call, target, body):
+        return b64_file(body, self.provider)
+
+
+class Speech(Helper):
+    """``text_to_speech`` on an OpenAI ``/audio/speech`` route: ``{"model", "input", "voice"...}``
+    -> the sound file itself."""
+
+    task = "text-to-speech"
+
+    def body(self, call, target, hf):
+        return {"input": hf.inputs, **hf.parameters, "model": target.model}, None, None
+
+    def answer(self, call, target, body):
+        if isinstance(body, BinaryAnswer):
+            return body
+        expect(isinstance(body, (bytes, bytearray)), self.provider, "a sound file", body)
+        return file_answer(body)
+
+
 #: Each provider's own base URL (used with its own key instead of an HF token).
 BASE_URLS = {
     "baseten": "https://inference.baseten.co",
@@ -177,8 +235,6 @@ BASE_URLS = {
 }
 #: Tasks these providers serve that hf_frame has no method for (named in error messages).
 OTHER_TASKS = {
-    "deepinfra": ("text-to-speech",),
-    "nscale": ("text-to-image",),
     "novita": ("text-to-video",),
     "zai-org": ("text-to-image",),
 }
@@ -186,13 +242,18 @@ OTHER_TASKS = {
 
 def helpers(chat: dict[str, str] = CHAT_ROUTES, completions: dict[str, str] = COMPLETION_ROUTES,
             embeddings: dict[str, str] = EMBEDDING_ROUTES,
-            transcriptions: dict[str, str] = TRANSCRIPTION_ROUTES) -> dict[str, dict[str, Helper]]:
-    """The OpenAI-style (provider, task) helpers of these route tables, by provider then task."""
+            transcriptions: dict[str, str] = TRANSCRIPTION_ROUTES, images: dict[str, str] = IMAGE_ROUTES,
+            speech: dict[str, str] = SPEECH_ROUTES,
+            image_edits: dict[str, str] | None = None) -> dict[str, dict[str, Helper]]:
+    """The OpenAI-style (provider, task) helpers of these route tables, by provider then task
+    (``image_edits``: providers whose images route also takes an input image)."""
     table: dict[str, dict[str, Helper]] = {}
     for kind, routes in ((Chat, chat), (Completions, completions), (Embeddings, embeddings),
-                         (Transcriptions, transcriptions)):
+                         (Transcriptions, transcriptions), (Images, images), (Speech, speech)):
         for provider, route in routes.items():
             table.setdefault(provider, {})[kind.task] = kind(provider, kind.task, route)
+    for provider, route in (image_edits or {}).items():
+        table.setdefault(provider, {})["image-to-image"] = Images(provider, "image-to-image", route)
     return table
 
 

@@ -1,0 +1,94 @@
+"""The tabular methods: a scikit-learn style model (``julien-c/wine-quality``,
+``scikit-learn/Fish-Weight``...) predicts one value per row of the frame.
+
+Outputs are ``tabular_classify_prediction`` (string) / ``tabular_regress_prediction`` (float64)
+and the ``_error`` column, unless ``prefix=`` says otherwise. Identical rows are predicted once,
+rows are sent ``batch_size`` at a time as ``{"inputs": {"data": {column: [...]}}}``, and the
+predictions come back in row order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import pyarrow as pa
+
+from .job import Input, Job, make_job, reject_unknown, split_kwargs
+
+
+@dataclass
+class TabularJob(Job):
+    """A job over table rows; with ``every_column`` its inputs are the frame's columns, known only
+    when an adapter hands the frame over (:meth:`for_frame`)."""
+
+    every_column: bool = False
+
+    def for_frame(self, columns: Sequence[Any]) -> Job:
+        if not self.every_column:
+            return self
+        names = list(columns)
+        odd = [c for c in names if not isinstance(c, str)]
+        if odd:
+            raise TypeError(f"{self.method}: column names must be strings, got {odd[:3]!r}; rename them, "
+                            "or pass columns=[...]")
+        if not names:
+            raise ValueError(f"{self.method}: the frame has no columns")
+        return _with_columns(self, names)
+
+    def run(self, columns, **kwargs) -> pa.StructArray:
+        if self.every_column:
+            raise TypeError(f"{self.method}: the frame's columns are unknown here; pass columns=[...]")
+        return super().run(columns, **kwargs)
+
+
+def _with_columns(job: TabularJob, names: list[str]) -> TabularJob:
+    calls = [dataclasses.replace(c, view={**c.view, "columns": tuple(names)}) for c in job.calls]
+    return dataclasses.replace(job, inputs=[Input(c, c) for c in names], calls=calls, every_column=False)
+
+
+def _tabular(method: str, task: str, columns: Any, model, parameters, prefix, settings: dict) -> Job:
+    settings, extra = split_kwargs(settings)
+    reject_unknown(method, extra)
+    job = make_job(method, task, [], model=model, parameters=parameters, prefix=prefix or method, settings=settings)
+    job = TabularJob(**{f.name: getattr(job, f.name) for f in dataclasses.fields(Job)})
+    if columns is None:
+        return dataclasses.replace(job, every_column=True)
+    if isinstance(columns, str):
+        columns = [columns]
+    if isinstance(columns, (list, tuple)):
+        if not columns or not all(isinstance(c, str) for c in columns):
+            raise ValueError(f"{method}: columns must be a non-empty list of column names, got {columns!r}")
+        if len(set(columns)) != len(columns):
+            raise ValueError(f"{method}: columns contain duplicates: {list(columns)!r}")
+        return _with_columns(job, list(columns))
+    # A Series or an expression: each value is one row (a mapping, e.g. a struct column), or one
+    # cell of a one-column table named after it.
+    return dataclasses.replace(job, inputs=[Input("columns", columns)])
+
+
+def tabular_classify(columns: Any = None, *, model: str | None = None, parameters: dict | None = None,
+                     prefix: str | None = None, **settings: Any) -> Job:
+    """Tabular classification of every row. Output ``prediction`` (string: the class label).
+
+    ``columns``: the feature columns (default: every column of the frame). On a Series or an
+    expression whose values are rows (``pl.struct(pl.all()).hf.tabular_classify()``), each
+    value is one row.
+
+    >>> wines.hf.tabular_classify(model="julien-c/wine-quality")             # doctest: +SKIP
+    """
+    return _tabular("tabular_classify", "tabular-classification", columns, model, parameters, prefix, settings)
+
+
+def tabular_regress(columns: Any = None, *, model: str | None = None, parameters: dict | None = None,
+                    prefix: str | None = None, **settings: Any) -> Job:
+    """Tabular regression of every row. Output ``prediction`` (float64). ``columns`` as for
+    :func:`tabular_classify`.
+
+    >>> fish.hf.tabular_regress(["Height", "Width", "Length1"], model="scikit-learn/Fish-Weight")  # doctest: +SKIP
+    """
+    return _tabular("tabular_regress", "tabular-regression", columns, model, parameters, prefix, settings)
+
+
+__all__ = ["TabularJob", "tabular_classify", "tabular_regress"]
