@@ -1,10 +1,11 @@
 """The keyword arguments of the methods that pass extra keywords on to the API, as typed dicts.
 
 Every method takes the settings as keywords (``**settings: Unpack[SettingsKwargs]``). The
-generating methods (``summarize``, ``translate``, ``generate``, ``caption``, ``transcribe``,
-``chat``) also send their other keywords to the API (``max_new_tokens=40``); their
-``**generation`` / ``**sampling`` are typed with the dicts below, each the settings plus the
-parameters the task's API documents. So editors complete both, and type checkers check both.
+methods that pass other keywords on to the API (``summarize``, ``translate``, ``generate``,
+``caption``, ``transcribe``, ``chat``, ``document_qa``, ``text_to_image``, ``image_to_image``,
+``text_to_speech``: ``max_new_tokens=40``) type those keywords with the dicts below, each the
+settings plus the parameters the task's API documents. So editors complete both, and type
+checkers check both.
 
 Nothing here is enforced at run time: a parameter not listed still reaches the API as it is.
 Type checkers accept such parameters through ``parameters={...}``, which every method takes and
@@ -17,7 +18,8 @@ from typing import Any
 
 from ..config import SettingsKwargs
 
-__all__ = ["ChatKwargs", "GenerationKwargs", "Seq2SeqKwargs", "TextGenerationKwargs", "TranscriptionKwargs"]
+__all__ = ["ChatKwargs", "DocumentQAKwargs", "GenerationKwargs", "ImageToImageKwargs", "Seq2SeqKwargs",
+           "TextGenerationKwargs", "TextToImageKwargs", "TextToSpeechKwargs", "TranscriptionKwargs"]
 
 
 class GenerationKwargs(SettingsKwargs, total=False):
@@ -105,3 +107,40 @@ class ChatKwargs(SettingsKwargs, total=False):
     logit_bias: dict[str, float]
     logprobs: bool
     top_logprobs: int
+
+
+class DocumentQAKwargs(SettingsKwargs, total=False):
+    """``document_qa``: the document question-answering parameters of the HF API."""
+
+    doc_stride: int
+    max_answer_len: int
+    max_seq_len: int
+    max_question_len: int
+    handle_impossible_answer: bool
+    lang: str
+    word_boxes: list[Any]
+
+
+class TextToImageKwargs(SettingsKwargs, total=False):
+    """``text_to_image``: the text-to-image parameters the method does not name."""
+
+    scheduler: str
+
+
+class ImageToImageKwargs(SettingsKwargs, total=False):
+    """``image_to_image``: the image-to-image parameters of the HF API."""
+
+    negative_prompt: str
+    guidance_scale: float
+    num_inference_steps: int
+    target_size: dict[str, int]  # {"width": ..., "height": ...}
+
+
+class TextToSpeechKwargs(SettingsKwargs, total=False):
+    """``text_to_speech``: generation parameters, and a provider's voice options."""
+
+    generation_parameters: dict[str, Any]
+    generate_kwargs: dict[str, Any]
+    forward_params: dict[str, Any]
+    voice: str
+    speed: float
