@@ -29,7 +29,7 @@ from typing import Any, Mapping, Sequence
 from ..config import SettingsKwargs, Unpack
 from . import checks
 from .job import Input, Job, make_job, reject_unknown, split_kwargs
-from .kwargs import GenerationKwargs, TranscriptionKwargs
+from .kwargs import DocumentQAKwargs, GenerationKwargs, TranscriptionKwargs
 
 
 def _classification(method: str, task: str, col: Any, top_k: int | None, model, parameters, prefix,
@@ -72,8 +72,8 @@ def classify_image(col: Any, *, top_k: int | None = 1, model: str | None = None,
     Returns
     -------
     DataFrame
-        The frame with these columns added, named ``<col>_<field>``, of the Arrow types
-        below (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
+        The frame with these columns added, named ``<col>_<field>``, of the Arrow types below
+        (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
         fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
 
         * ``label`` (string): the best label;
@@ -118,8 +118,8 @@ def classify_audio(col: Any, *, top_k: int | None = 1, model: str | None = None,
     Returns
     -------
     DataFrame
-        The frame with these columns added, named ``<col>_<field>``, of the Arrow types
-        below (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
+        The frame with these columns added, named ``<col>_<field>``, of the Arrow types below
+        (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
         fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
 
         * ``label`` (string): the best label;
@@ -156,8 +156,7 @@ def zero_shot_image(col: Any, labels: Sequence[str] | None = None, *, hypothesis
         The sentence each label is tested with, ``{}`` standing for the label, e.g.
         ``"a photo of a {}."`` (default: the server's).
     model : str, optional
-        A Hub model id (with ``provider="local"`` also a local directory); default
-        ``openai/clip-vit-base-patch32``.
+        A Hub model id; default ``openai/clip-vit-base-patch32``.
     parameters : dict, optional
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
@@ -169,8 +168,8 @@ def zero_shot_image(col: Any, labels: Sequence[str] | None = None, *, hypothesis
     Returns
     -------
     DataFrame
-        The frame with these columns added, named ``<col>_<field>``, of the Arrow types
-        below (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
+        The frame with these columns added, named ``<col>_<field>``, of the Arrow types below
+        (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
         fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
 
         * ``label`` (string): the best label;
@@ -219,8 +218,8 @@ def detect(col: Any, *, threshold: float | None = None, model: str | None = None
     Returns
     -------
     DataFrame
-        The frame with these columns added, named ``<col>_<field>``, of the Arrow types
-        below (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
+        The frame with these columns added, named ``<col>_<field>``, of the Arrow types below
+        (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
         fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
 
         * ``objects`` (list<struct<label: string, score: double, box: struct>>): best first; each
@@ -256,8 +255,7 @@ def segment(col: Any, *, subtask: str | None = None, threshold: float | None = N
     threshold : float, optional
         The smallest score kept, from 0 to 1 (default: the model's).
     model : str, optional
-        A Hub model id (with ``provider="local"`` also a local directory); default
-        ``nvidia/segformer-b0-finetuned-ade-512-512``.
+        A Hub model id; default ``nvidia/segformer-b0-finetuned-ade-512-512``.
     parameters : dict, optional
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
@@ -269,8 +267,8 @@ def segment(col: Any, *, subtask: str | None = None, threshold: float | None = N
     Returns
     -------
     DataFrame
-        The frame with these columns added, named ``<col>_<field>``, of the Arrow types
-        below (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
+        The frame with these columns added, named ``<col>_<field>``, of the Arrow types below
+        (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
         fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
 
         * ``segments`` (list<struct<label: string, score: double, mask: binary>>): ``score`` is null
@@ -321,8 +319,8 @@ def caption(col: Any, *, model: str | None = None, parameters: dict | None = Non
     Returns
     -------
     DataFrame
-        The frame with these columns added, named ``<col>_<field>``, of the Arrow types
-        below (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
+        The frame with these columns added, named ``<col>_<field>``, of the Arrow types below
+        (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
         fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
 
         * ``caption`` (string): the caption;
@@ -368,8 +366,8 @@ def transcribe(col: Any, *, return_timestamps: bool | str = False, model: str | 
     Returns
     -------
     DataFrame
-        The frame with these columns added, named ``<col>_<field>``, of the Arrow types
-        below (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
+        The frame with these columns added, named ``<col>_<field>``, of the Arrow types below
+        (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
         fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
 
         * ``text`` (string): the transcript;
@@ -400,12 +398,48 @@ def _image_question(method: str, task: str, image: Any, question: Any, top_k: in
 
 
 def visual_qa(image: Any, question: Any, *, top_k: int | None = 1, model: str | None = None,
-              parameters: dict | None = None, prefix: str | None = None, **settings: Any) -> Job:
-    """Visual question answering: ``question`` (a column, or one literal question for every row)
-    about each image. Outputs ``answer``, ``score``; with ``top_k`` > 1 (or None: every answer
-    the model gives) also ``answers``, a list of ``{answer, score}`` best first.
+              parameters: dict | None = None, prefix: str | None = None, **settings: Unpack[SettingsKwargs]) -> Job:
+    """Visual question answering: a question about each image, answered in a word or a few.
 
+    Parameters
+    ----------
+    image : str
+        The image column; cells as for the other vision methods (paths, URLs, bytes, PIL images,
+        files). On ``Series.hf`` and ``Expr.hf`` the series or expression itself is this input.
+    question : str
+        The question column, or one literal question asked of every image (a string that is not a
+        column of the frame is a literal).
+    top_k : int or None, default 1
+        How many of the best answers to keep per row; above 1, or None for every answer the model
+        gives, the outputs add ``answers``.
+    model : str, optional
+        A Hub model id (with ``provider="local"`` also a local directory); default
+        ``dandelin/vilt-b32-finetuned-vqa``.
+    parameters : dict, optional
+        Extra API parameters, sent as given; they win over the named arguments.
+    prefix : str, optional
+        The output columns' prefix, instead of the input column's name.
+    **settings
+        Settings for this call only, any of :class:`~hf_frame.SettingsKwargs`
+        (``max_concurrency=8``, ``cache=False``, ``errors="raise"``, ``provider="local"``...).
+
+    Returns
+    -------
+    DataFrame
+        The frame with these columns added, named ``<column>_<field>`` after the image column, of
+        the Arrow types below (``pd.ArrowDtype`` in pandas, the matching dtypes in polars).
+        ``Series.hf`` returns the fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf``
+        is one struct of them:
+
+        * ``answer`` (string): the best answer;
+        * ``score`` (double): its score (null for generative models);
+        * ``answers`` (list<struct<answer: string, score: double>>, best first): only when ``top_k`` is not 1;
+        * ``error`` (string): null, or why the row failed.
+
+    Examples
+    --------
     >>> df.hf.visual_qa("photo", "How many people are there?")              # doctest: +SKIP
+    >>> df.hf.visual_qa("photo", "question", top_k=3)["photo_answers"]      # doctest: +SKIP
     """
     settings, extra = split_kwargs(settings)
     reject_unknown("visual_qa", extra)
@@ -414,12 +448,50 @@ def visual_qa(image: Any, question: Any, *, top_k: int | None = 1, model: str | 
 
 
 def document_qa(image: Any, question: Any, *, top_k: int | None = 1, model: str | None = None,
-                parameters: dict | None = None, prefix: str | None = None, **params: Any) -> Job:
-    """Document question answering on document images (invoices, forms, scans). Outputs
-    ``answer``, ``score`` and ``start``/``end`` (word positions in the document; None for
-    generative models); with ``top_k`` > 1 also ``answers``. Other keywords (``lang``,
-    ``max_answer_len``, ``doc_stride``, ``handle_impossible_answer``...) are API parameters.
+                parameters: dict | None = None, prefix: str | None = None,
+                **params: Unpack[DocumentQAKwargs]) -> Job:
+    """Document question answering: a question about each document image (invoices, forms, scans).
 
+    Parameters
+    ----------
+    image : str
+        The column of document images (paths, URLs, bytes, PIL images, files). On ``Series.hf`` and
+        ``Expr.hf`` the series or expression itself is this input.
+    question : str
+        The question column, or one literal question asked of every image (a string that is not a
+        column of the frame is a literal).
+    top_k : int or None, default 1
+        How many of the best answers to keep per row; above 1, or None for every answer the model
+        gives, the outputs add ``answers``.
+    model : str, optional
+        A Hub model id (with ``provider="local"`` also a local directory); default
+        ``naver-clova-ix/donut-base-finetuned-docvqa``.
+    parameters : dict, optional
+        Extra API parameters, sent as given; they win over the named arguments.
+    prefix : str, optional
+        The output columns' prefix, instead of the input column's name.
+    **params
+        Settings for this call (:class:`~hf_frame.SettingsKwargs`), and the API's document QA
+        parameters (``lang``, ``max_answer_len``, ``doc_stride``, ``handle_impossible_answer``...; see
+        :class:`~hf_frame.methods.kwargs.DocumentQAKwargs`): any keyword that is not a setting.
+
+    Returns
+    -------
+    DataFrame
+        The frame with these columns added, named ``<column>_<field>`` after the image column, of
+        the Arrow types below (``pd.ArrowDtype`` in pandas, the matching dtypes in polars).
+        ``Series.hf`` returns the fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf``
+        is one struct of them:
+
+        * ``answer`` (string): the best answer;
+        * ``score`` (double): its score;
+        * ``start``, ``end`` (int64): its word positions in the document (null for generative models);
+        * ``answers`` (list<struct<answer: string, score: double, start: int64, end: int64>>, best
+          first): only when ``top_k`` is not 1;
+        * ``error`` (string): null, or why the row failed.
+
+    Examples
+    --------
     >>> df.hf.document_qa("scan", "What is the invoice number?")            # doctest: +SKIP
     """
     settings, extra = split_kwargs(params)
