@@ -44,8 +44,8 @@ def classify(col: Any, *, top_k: int | None = 1, model: str | None = None, param
     Returns
     -------
     DataFrame
-        The frame with these columns added, named ``<col>_<field>``, of the Arrow types
-        below (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
+        The frame with these columns added, named ``<col>_<field>``, of the Arrow types below
+        (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
         fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
 
         * ``label`` (string): the best label;
@@ -104,8 +104,8 @@ def zero_shot(col: Any, labels: Sequence[str] | None = None, *, multi_label: boo
     Returns
     -------
     DataFrame
-        The frame with these columns added, named ``<col>_<field>``, of the Arrow types
-        below (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
+        The frame with these columns added, named ``<col>_<field>``, of the Arrow types below
+        (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
         fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
 
         * ``label`` (string): the best label;
@@ -171,8 +171,8 @@ def ner(col: Any, *, aggregation: str | None = "simple", model: str | None = Non
     Returns
     -------
     DataFrame
-        The frame with these columns added, named ``<col>_<field>``, of the Arrow types
-        below (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
+        The frame with these columns added, named ``<col>_<field>``, of the Arrow types below
+        (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
         fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
 
         * ``entities`` (list<struct<entity_group: string, word: string, score: double, start: int64,
@@ -219,9 +219,10 @@ def qa(question: Any, context: Any, *, top_k: int | None = None, model: str | No
     Returns
     -------
     DataFrame
-        The frame with these columns added, named ``<column>_<field>`` after the first input that is a column, of the Arrow types
-        below (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
-        fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
+        The frame with these columns added, named ``<column>_<field>`` after the first input that is
+        a column, of the Arrow types below (``pd.ArrowDtype`` in pandas, the matching dtypes in
+        polars). ``Series.hf`` returns the fields alone, ``LazyFrame.hf`` adds them to the plan,
+        ``Expr.hf`` is one struct of them:
 
         * ``answer`` (string): the answer, a span of the context;
         * ``score`` (double): its score;
@@ -265,9 +266,10 @@ def table_qa(question: Any, table: Any = None, *, model: str | None = None, para
     Returns
     -------
     DataFrame
-        The frame with these columns added, named ``<question>_<field>`` (``table_qa_<field>`` for a literal question), of the Arrow types
-        below (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
-        fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
+        The frame with these columns added, named ``<question>_<field>`` (``table_qa_<field>`` for a
+        literal question), of the Arrow types below (``pd.ArrowDtype`` in pandas, the matching
+        dtypes in polars). ``Series.hf`` returns the fields alone, ``LazyFrame.hf`` adds them to the
+        plan, ``Expr.hf`` is one struct of them:
 
         * ``answer`` (string): the answer as text;
         * ``cells`` (list<string>): the cells it comes from;
@@ -332,8 +334,8 @@ def fill_mask(col: Any, *, top_k: int = 5, model: str | None = None, parameters:
     Returns
     -------
     DataFrame
-        The frame with these columns added, named ``<col>_<field>``, of the Arrow types
-        below (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
+        The frame with these columns added, named ``<col>_<field>``, of the Arrow types below
+        (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
         fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
 
         * ``sequence`` (string): the text with the best candidate filled in;
@@ -378,8 +380,8 @@ def summarize(col: Any, *, model: str | None = None, parameters: dict | None = N
     Returns
     -------
     DataFrame
-        The frame with these columns added, named ``<col>_<field>``, of the Arrow types
-        below (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
+        The frame with these columns added, named ``<col>_<field>``, of the Arrow types below
+        (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
         fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
 
         * ``summary`` (string): the summary;
@@ -423,8 +425,8 @@ def translate(col: Any, *, src_lang: str | None = None, tgt_lang: str | None = N
     Returns
     -------
     DataFrame
-        The frame with these columns added, named ``<col>_<field>``, of the Arrow types
-        below (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
+        The frame with these columns added, named ``<col>_<field>``, of the Arrow types below
+        (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
         fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
 
         * ``translation`` (string): the translation;
@@ -466,8 +468,8 @@ def generate(col: Any, *, return_full_text: bool = False, model: str | None = No
     Returns
     -------
     DataFrame
-        The frame with these columns added, named ``<col>_<field>``, of the Arrow types
-        below (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
+        The frame with these columns added, named ``<col>_<field>``, of the Arrow types below
+        (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
         fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
 
         * ``generated`` (string): the generated text;
@@ -510,9 +512,10 @@ def similarity(a: Any, b: Any, *, model: str | None = None, parameters: dict | N
     Returns
     -------
     DataFrame
-        The frame with these columns added, named ``<column>_<field>`` after the first input that is a column, of the Arrow types
-        below (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
-        fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
+        The frame with these columns added, named ``<column>_<field>`` after the first input that is
+        a column, of the Arrow types below (``pd.ArrowDtype`` in pandas, the matching dtypes in
+        polars). ``Series.hf`` returns the fields alone, ``LazyFrame.hf`` adds them to the plan,
+        ``Expr.hf`` is one struct of them:
 
         * ``similarity`` (double): the cosine similarity, from -1 to 1;
         * ``error`` (string): null, or why the row failed.
