@@ -384,8 +384,8 @@ def embed(col: Any, *, chunking: Any = None, pooling: str | None = "mean", api: 
     Returns
     -------
     DataFrame
-        The frame with these columns added, named ``<col>_<field>``, of the Arrow types
-        below (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
+        The frame with these columns added, named ``<col>_<field>``, of the Arrow types below
+        (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
         fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
 
         * ``embedding`` (fixed_size_list<float>[dim], polars ``Array(Float32, dim)``): with
@@ -762,9 +762,10 @@ def rerank(query: str, col: Any, *, top_n: int | None = None, raw_scores: bool =
     Returns
     -------
     DataFrame
-        The frame with these columns added, named ``<col>_rerank_score`` and ``<col>_rerank_rank``, of the Arrow types
-        below (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
-        fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
+        The frame with these columns added, named ``<col>_rerank_score`` and ``<col>_rerank_rank``,
+        of the Arrow types below (``pd.ArrowDtype`` in pandas, the matching dtypes in polars).
+        ``Series.hf`` returns the fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf``
+        is one struct of them:
 
         * ``rerank_score`` (double): the relevance of every row;
         * ``rerank_rank`` (int64): 1 for the most relevant row (ties keep row order); with ``top_n``,
