@@ -15,7 +15,8 @@ from hf_frame.methods import METHODS
 from hf_frame.tasks import TASKS
 from hf_frame.tasks.defaults import DEFAULTS
 
-FUNCTIONS = ["configure", "resolve_settings", "cache_info", "clear_cache", "last_run", "usage", "decode_mask"]
+FUNCTIONS = ["configure", "resolve_settings", "cache_info", "clear_cache", "last_run", "usage", "decode_mask",
+             "save_media", "media_html"]
 
 
 def _public(name: str):
@@ -73,7 +74,10 @@ def test_returns_lists_the_output_columns_with_their_types(name):
 
 def test_the_documented_default_models_are_the_defaults():
     """A docstring naming a default model names the one the method really uses."""
-    method_task = {task.method: task.name for task in TASKS.values() if task.method}
+    method_task: dict[str, str] = {}
+    for task in TASKS.values():  # a method's first task is the one it runs without options
+        if task.method:
+            method_task.setdefault(task.method, task.name)
     method_task["search"] = method_task["embed"]
     for name, function in METHODS.items():
         default = DEFAULTS[method_task[name]]
@@ -84,9 +88,21 @@ def test_the_documented_default_models_are_the_defaults():
             assert default.local in model_doc, name
 
 
+def test_a_local_directory_is_offered_where_provider_local_runs_the_task():
+    handlers = pytest.importorskip("hf_frame.backends.local.backend").HANDLERS
+    method_tasks: dict[str, set[str]] = {"search": {"feature-extraction"}}
+    for task in TASKS.values():
+        if task.method:
+            method_tasks.setdefault(task.method, set()).add(task.name)
+    for name, function in METHODS.items():
+        model_doc = parse_docstring(inspect.getdoc(function)).parameters["model"]
+        assert ('provider="local"' in model_doc) == bool(method_tasks[name] & set(handlers)), name
+
+
 @pytest.mark.parametrize("module", ["hf_frame.config", "hf_frame.runtime", "hf_frame.methods.text",
                                     "hf_frame.methods.media", "hf_frame.methods.embeddings",
-                                    "hf_frame.methods.chat"])
+                                    "hf_frame.methods.chat", "hf_frame.methods.generation",
+                                    "hf_frame.methods.tabular", "hf_frame.formats.generated"])
 def test_the_examples_run_or_are_marked_skip(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
