@@ -165,12 +165,19 @@ def test_the_generation_dicts_name_every_parameter_the_local_backend_takes():
     assert keys(method_kwargs.Seq2SeqKwargs) == set(text._SEQ2SEQ_PARAMS)  # summarize, translate
     assert keys(method_kwargs.TextGenerationKwargs) == set(text._TEXT_GENERATION_PARAMS) - {"return_full_text"}
     assert keys(method_kwargs.TranscriptionKwargs) == {"chunk_length_s", "stride_length_s", *GENERATE_DICTS}
+    questions = pytest.importorskip("hf_frame.backends.local.questions")
+    assert keys(method_kwargs.DocumentQAKwargs) == set(questions.DOCUMENT_QA_PARAMETERS) - {"top_k"}
+    assert {"forward_params", "generate_kwargs"} <= keys(method_kwargs.TextToSpeechKwargs)
     for build, typed_dict in ((METHODS["caption"], method_kwargs.GenerationKwargs),
                               (METHODS["summarize"], method_kwargs.Seq2SeqKwargs),
                               (METHODS["translate"], method_kwargs.Seq2SeqKwargs),
                               (METHODS["generate"], method_kwargs.TextGenerationKwargs),
                               (METHODS["transcribe"], method_kwargs.TranscriptionKwargs),
-                              (METHODS["chat"], method_kwargs.ChatKwargs)):
+                              (METHODS["chat"], method_kwargs.ChatKwargs),
+                              (METHODS["document_qa"], method_kwargs.DocumentQAKwargs),
+                              (METHODS["text_to_image"], method_kwargs.TextToImageKwargs),
+                              (METHODS["image_to_image"], method_kwargs.ImageToImageKwargs),
+                              (METHODS["text_to_speech"], method_kwargs.TextToSpeechKwargs)):
         hints = typing.get_type_hints(build, include_extras=True)
         variadic = next(p.name for p in inspect.signature(build).parameters.values() if p.kind is p.VAR_KEYWORD)
         assert hints[variadic] == config.Unpack[typed_dict], build.__name__
