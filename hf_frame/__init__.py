@@ -9,7 +9,7 @@ Importing registers ``.hf`` on pandas and polars objects, for whichever of them 
 once when it is already imported, else as soon as it is (and on Dask DataFrames and Series once
 ``dask.dataframe`` is imported). The methods (and pyarrow, httpx, aiohttp with them) load then, or
 on first use of ``METHODS``, ``last_run``, ``usage``, ``cache_info``, ``clear_cache``,
-``decode_mask``, ``save_media``, ``media_html`` or ``data``, so ``import hf_frame`` alone stays
+``decode_mask``, ``plan``, ``save_media``, ``media_html`` or ``data``, so ``import hf_frame`` alone stays
 cheap (the ``hf-frame --help`` command, a script that only configures settings).
 """
 
@@ -24,6 +24,7 @@ from . import _deferred
 from ._version import __version__
 from .config import Settings, SettingsKwargs, configure, resolve_settings
 from .errors import (
+    BudgetExceeded,
     CacheError,
     CacheWarning,
     ConfigError,
@@ -56,6 +57,7 @@ _LAZY = {
     "decode_mask": ".formats.media",
     "last_run": ".runtime",
     "media_html": ".formats.generated",
+    "plan": ".methods.plan",
     "save_media": ".formats.generated",
     "usage": ".runtime",
 }
@@ -92,6 +94,7 @@ if importlib.util.find_spec("dask") is not None:
     _deferred.when_imported("dask.dataframe", _register(".adapters.dask"))
 
 __all__ = [
+    "BudgetExceeded",
     "CacheError",
     "CacheWarning",
     "ConfigError",
@@ -114,6 +117,7 @@ __all__ = [
     "decode_mask",
     "last_run",
     "media_html",
+    "plan",
     "resolve_settings",
     "save_media",
     "usage",

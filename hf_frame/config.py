@@ -107,6 +107,10 @@ class Settings:
     ``X-Scale-Up-Timeout``; its 503 answers are retried within that budget; None: no wait).
     ``wait_for_model`` is accepted for compatibility and has no effect (the API dropped
     ``X-Wait-For-Model``: serverless models have no cold start).
+    ``max_requests``, ``max_tokens`` (prompt + completion tokens of chat) and ``max_cost`` (USD, where
+    the router lists the model's price) are budgets of one method call: a call whose plan exceeds one
+    stops before sending, and one whose cost is only known as answers arrive stops when it is reached
+    (raising :class:`~hf_frame.errors.BudgetExceeded`; the answers so far are cached).
     """
 
     token: str | None = field(default=None, repr=False)
@@ -128,6 +132,10 @@ class Settings:
     device: str | None = None
     max_media_bytes: int = 50 * 1024 * 1024  # largest image/audio file, download or bytes value
     max_response_bytes: int = 64 * 1024 * 1024  # largest answer read from the service (a larger one is a row error)
+    # Budgets of one method call (None: no limit); see hf_frame.methods.budget.
+    max_requests: int | None = None
+    max_tokens: int | None = None
+    max_cost: float | None = None  # USD
     # Not settable from the environment: seams for tests and power users.
     client: Any = field(default=None, repr=False, compare=False)
     transport: Any = field(default=None, repr=False, compare=False)
@@ -318,6 +326,7 @@ def configure(**settings: Unpack[SettingsKwargs]) -> Settings:
     unknown = set(settings) - set(_SETTING_NAMES)
     if unknown:
         raise ConfigError(f"unknown setting(s) {sorted(unknown)}; known: {list(_SETTING_NAMES)}")
+    before = dict(_session_overrides)
     if not settings:
         _session_overrides.clear()
     before = dict(_session_overrides)
@@ -377,7 +386,7 @@ def resolve_settings(**overrides: Unpack[SettingsKwargs]) -> Settings:
         values["bill_to"] = os.environ["HF_BILL_TO"]
     values["token"] = get_token()
     values.update(_session_overrides)
-    nullable = ("endpoint", "requests_per_minute", "bill_to", "scale_up_timeout")
+    nullable = ("endpoint", "requests_per_minute", "bill_to", "scale_up_timeout", *_BUDGETS)
     values.update({k: v for k, v in overrides.items() if v is not None or k in nullable})
     settings = Settings(**values)
     _validate(settings)
@@ -416,6 +425,7 @@ def _token_file() -> str | None:
         return None
 
 
+_BUDGETS = ("max_requests", "max_tokens", "max_cost")
 _BOOL_TRUE = {"1", "true", "yes", "on"}
 _BOOL_FALSE = {"0", "false", "no", "off"}
 
@@ -426,6 +436,10 @@ def _from_env(name: str, raw: str) -> Any:
         if name == "cache":
             low = raw.lower()
             return False if low in _BOOL_FALSE else True if low in _BOOL_TRUE else raw
+        if name in _BUDGETS:
+            if raw.strip().lower() in ("none", "off", "null"):
+                return None
+            return float(raw) if name == "max_cost" else int(raw)
         if isinstance(default, bool):
             low = raw.lower()
             if low not in _BOOL_TRUE | _BOOL_FALSE:
@@ -453,11 +467,19 @@ def _is_number(value: Any) -> bool:
 _PROVIDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
+def _bad(s: Settings, name: str, why: str) -> ConfigError:
+    return ConfigError(f"setting {name}={getattr(s, name)!r} is invalid: {why}")
+
+
 def _validate(s: Settings) -> None:
     """Every setting has the type and range it needs (a ConfigError names the setting and value)."""
+    _validate_types(s)
+    _validate_values(s)
 
+
+def _validate_types(s: Settings) -> None:
     def bad(name: str, why: str) -> ConfigError:
-        return ConfigError(f"setting {name}={getattr(s, name)!r} is invalid: {why}")
+        return _bad(s, name, why)
 
     if s.token is not None and not isinstance(s.token, (str, DeferredToken)):
         raise ConfigError(f"setting token is invalid: must be a string or None, got {type(s.token).__name__}")
@@ -484,6 +506,12 @@ def _validate(s: Settings) -> None:
         raise bad("timeout", "must be a number of seconds > 0")
     if not _is_number(s.retry_backoff) or s.retry_backoff < 0:
         raise bad("retry_backoff", "must be a number of seconds >= 0")
+
+
+def _validate_values(s: Settings) -> None:
+    def bad(name: str, why: str) -> ConfigError:
+        return _bad(s, name, why)
+
     if s.errors not in ERROR_MODES:
         raise bad("errors", f"must be one of {ERROR_MODES}")
     if not _PROVIDER.fullmatch(s.provider) or ".." in s.provider:
@@ -496,6 +524,13 @@ def _validate(s: Settings) -> None:
         raise bad("scale_up_timeout", "must be >= 0 seconds or None")
     if s.bill_to is not None and (not isinstance(s.bill_to, str) or not s.bill_to.strip()):
         raise bad("bill_to", "must be an organization name or None")
+    for name in ("max_requests", "max_tokens"):
+        value = getattr(s, name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise bad(name, "must be an integer >= 0 or None")
+    if s.max_cost is not None and (isinstance(s.max_cost, bool) or not isinstance(s.max_cost, (int, float))
+                                   or s.max_cost < 0):
+        raise bad("max_cost", "must be a number of US dollars >= 0 or None")
     if not isinstance(s.provider, str) or not s.provider.strip():
         raise bad("provider", "must be 'auto', a provider name or 'local'")
 

@@ -17,6 +17,8 @@
     │   └── RowRequestError           one row's request failed (400/413/422, or still failing
     │       │                         after retries); becomes a null output + `<prefix>_error`
     │       └── AnswerError           the service answered, but not in a shape the task reads
+    ├── BudgetExceeded                a call would exceed (or reached) ``max_requests`` / ``max_tokens`` /
+    │                                 ``max_cost``; what was answered is cached, a rerun resumes
     ├── RowErrors                     raised with ``errors="raise"`` after every other row finished
     │                                 (and was cached); ``.errors`` maps row label -> message
     └── CacheError                    the answer cache cannot be used (a corrupt file, an unreachable
@@ -105,6 +107,23 @@ def _restore_exception(cls: type, args: tuple, state: dict) -> BaseException:
     exc.args = args
     exc.__dict__.update(state)
     return exc
+
+
+class BudgetExceeded(HFFrameError):
+    """A call stopped at a budget (``max_requests``, ``max_tokens`` or ``max_cost``).
+
+    Raised before anything is sent when the call's plan exceeds the budget, or while sending when
+    the budget is reached (the answers received so far are cached: rerunning with a higher budget
+    sends only the rest). Attributes: ``setting`` (the budget's name), ``limit``, ``spent`` (by this
+    call so far, ``needed`` what the plan says the call needs), ``requests`` (sent by this call) and
+    ``remaining`` (requests it still had to send; None when unknown).
+    """
+
+    def __init__(self, message: str, *, setting: str, limit: float, spent: float = 0, needed: float | None = None,
+                 requests: int = 0, remaining: int | None = None):
+        super().__init__(message)
+        self.setting, self.limit, self.spent, self.needed = setting, limit, spent, needed
+        self.requests, self.remaining = requests, remaining
 
 
 class RowErrorWarning(UserWarning):

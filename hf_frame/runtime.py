@@ -183,6 +183,7 @@ def add_run_source(source: Callable[[], None]) -> None:
     (the Dask adapter adds its workers' counts this way)."""
     if source not in _run_sources:
         _run_sources.append(source)
+_usage_by_model: dict[tuple, dict[str, Any]] = {}
 
 
 def last_run() -> dict[str, Any]:
@@ -199,10 +200,13 @@ def last_run() -> dict[str, Any]:
         A copy of the counts: ``method`` (str), ``rows`` (rows with an input), ``unique`` (distinct
         inputs), ``cached`` (answers read from the cache), ``requests`` (HTTP requests sent, or
         batches run locally), ``failed`` (rows that failed), and when known ``provider`` (str).
-        ``embed`` and ``search`` add ``chunks``; methods whose answers report token counts (``chat``)
-        add ``usage``: the tokens of the answers received by that call (cached rows cost 0), e.g.
-        ``{'prompt_tokens': 812, 'completion_tokens': 95, 'total_tokens': 907}``. Empty before the
-        first call.
+        ``embed`` and ``search`` add ``chunks``. Methods whose answers report token counts
+        (``chat``) add ``usage``: the tokens of the answers received by that call (cached rows cost
+        0), e.g. ``{'prompt_tokens': 812, 'completion_tokens': 95, 'total_tokens': 907}``;
+        ``cost``: their estimated price in US dollars (the router's price per token for the
+        provider that answered; None when unknown); and ``by_model``: the same per provider and
+        model, a list of ``{provider, model, requests, prompt_tokens, completion_tokens,
+        total_tokens, cost}``. Empty before the first call.
 
     Examples
     --------
@@ -230,6 +234,13 @@ def record_run(stats: dict[str, Any]) -> None:
         _thread_stats.last = dict(stats)
         for name, count in stats.get("usage", {}).items():
             _usage_total[name] = _usage_total.get(name, 0) + count
+        for row in stats.get("by_model", ()):
+            key = (row.get("provider"), row.get("model"))
+            total = _usage_by_model.setdefault(key, {k: v if k in ("provider", "model") else None
+                                                     for k, v in row.items()})
+            for name, value in row.items():
+                if name not in ("provider", "model") and value is not None:
+                    total[name] = (total.get(name) or 0) + value
 
 
 def update_last_run(**changes: Any) -> None:
@@ -239,28 +250,37 @@ def update_last_run(**changes: Any) -> None:
         getattr(_thread_stats, "last", {}).update(changes)
 
 
-def usage(reset: bool = False) -> dict[str, int]:
+def usage(reset: bool = False, *, by_model: bool = False) -> Any:
     """Tokens of every answer received in this process (summed over calls and polars batches).
 
     Parameters
     ----------
     reset : bool, default False
         Start counting from zero again (the totals so far are still returned).
+    by_model : bool, default False
+        The totals per provider and model, with their estimated cost in US dollars, instead of
+        one set of totals.
 
     Returns
     -------
-    dict
+    dict or list of dict
         Token name -> count, as the answers report them (``prompt_tokens``, ``completion_tokens``,
-        ``total_tokens``); empty when no answer reported any. Cached answers cost nothing.
+        ``total_tokens``); empty when no answer reported any. Cached answers cost nothing. With
+        ``by_model=True``: a list of ``{provider, model, requests, prompt_tokens,
+        completion_tokens, total_tokens, cost}`` (``cost`` None when the router lists no price),
+        ready for ``pd.DataFrame(...)``.
 
     Examples
     --------
     >>> df.hf.chat("review", max_tokens=50)            # doctest: +SKIP
     >>> hf_frame.usage(reset=True)                     # doctest: +SKIP
     {'prompt_tokens': 8120, 'completion_tokens': 950, 'total_tokens': 9070}
+    >>> hf_frame.usage(by_model=True)                  # doctest: +SKIP
+    [{'provider': 'groq', 'model': 'meta-llama/Llama-3.1-8B-Instruct', 'requests': 40, ..., 'cost': 0.00011}]
     """
     with _stats_lock:
-        totals = dict(_usage_total)
+        totals = [dict(row) for row in _usage_by_model.values()] if by_model else dict(_usage_total)
         if reset:
             _usage_total.clear()
+            _usage_by_model.clear()
     return totals

@@ -26,7 +26,7 @@ _TESTS_DIR = str(Path(__file__).resolve().parent)
 if _TESTS_DIR not in sys.path:
     sys.path.insert(0, _TESTS_DIR)
 
-from fake_hub import DEFAULT_MODEL_TASKS, FakeHub  # noqa: E402
+from fake_hub import DEFAULT_MODEL_TASKS, FakeHub, default_catalog  # noqa: E402
 from redis_server import make_redis_server, redis_server, redis_url  # noqa: E402,F401  (fixtures)
 
 TEST_TOKEN = "hf_test_token_123"
@@ -77,6 +77,8 @@ def _restore(server: FakeHub) -> None:
     server.max_batch = 32
     server.endpoint_task = "feature-extraction"
     server.zero_shot_list_form = False
+    server.catalog = default_catalog()
+    server.logprobs = True
     server.mappings = {}
     server.providers.queue_polls = 1
     server.providers.prediction_polls = 1
@@ -114,9 +116,10 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hub_serv
 
 def _forget_mappings() -> None:
     """Drop the library's in-process memory of provider mappings (each test maps models its way)."""
-    mapping = sys.modules.get("hf_frame.backends.remote.providers.mapping")
-    if mapping is not None:
-        mapping.forget()
+    for name in ("mapping", "pricing"):  # models' providers, and the router's price list
+        module = sys.modules.get(f"hf_frame.backends.remote.providers.{name}")
+        if module is not None:
+            module.forget()
 
 
 def _reset_session_config() -> None:

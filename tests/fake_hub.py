@@ -27,6 +27,8 @@ Routes (all ``POST``; ``/hf-inference`` is an optional prefix of all of them):
 * ``GET /api/models/{id}?expand[]=inferenceProviderMapping`` and every Inference Provider's own
   routes (``/together/v1/embeddings``, ``/fal-ai/{id}``...): see :mod:`fake_providers`
   (:attr:`FakeHub.mappings`, :attr:`FakeHub.hub_requests`).
+* ``GET /v1/models``: the router's model list with per-provider ``pricing`` and ``context_length``
+  (:attr:`FakeHub.catalog`; recorded in :attr:`FakeHub.catalog_requests`, not in ``requests``).
 * ``GET /_fakehub/nodelay``: reports whether the connection has ``TCP_NODELAY`` (not recorded).
 
 Failure injection: :meth:`FakeHub.fail`, :meth:`FakeHub.drop`, :meth:`FakeHub.malformed`
@@ -68,6 +70,7 @@ __all__ = [
     "RequestRecord",
     "Route",
     "answers",
+    "default_catalog",
     "main",
     "parse_route",
 ]
@@ -138,6 +141,19 @@ TEXT_TASKS = frozenset(
 )
 SUPPORTED_TASKS = BINARY_TASKS | TEXT_TASKS | FILE_TASKS | IMAGE_QUESTION_TASKS | TABULAR_TASKS
 MAX_IMAGE_SIDE = 64  # generated images are at most this wide and high (tests stay small)
+
+def default_catalog() -> dict[str, list[dict[str, Any]]]:
+    """What ``GET /v1/models`` lists by default: the default chat model on two providers, with
+    prices in USD per million tokens (hf-inference is what the fake router answers chat with)."""
+    return {
+        "meta-llama/Llama-3.1-8B-Instruct": [
+            {"provider": "hf-inference", "status": "live", "pricing": {"input": 0.2, "output": 0.6},
+             "context_length": 8192, "supports_tools": False, "supports_structured_output": True},
+            {"provider": "groq", "status": "live", "pricing": {"input": 0.05, "output": 0.08},
+             "context_length": 131072, "supports_tools": True, "supports_structured_output": True},
+        ],
+    }
+
 
 MAX_CANDIDATE_LABELS = 10  # the serverless zero-shot pipeline refuses more per request
 CREATED = 1_700_000_000  # fixed "created" timestamp of chat completions, for determinism
@@ -281,6 +297,33 @@ class answers:  # noqa: N801 - a namespace, used as ``answers.classify(...)``
         Values are rounded to 6 decimals (compare with a tolerance of ~1e-6).
         """
         return list(_vector_cached(text, dim, normalize))
+
+    STOP_WORDS = frozenset("a an and are at be but for i in is it its my of on or so the this that to was with".split())
+
+    @staticmethod
+    def bow_vector(text: str, dim: int = 384, normalize: bool = True) -> list[float]:
+        """Bag-of-words embedding (models whose id contains ``bow``): the sum of :meth:`vector` of
+        each lower-cased word (stop words left out), L2-normalised. Texts sharing words are close,
+        so nearest neighbours, duplicates and clusters are predictable."""
+        words = [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in answers.STOP_WORDS]
+        if not words:
+            return answers.vector(text, dim, normalize)
+        v = np.sum([answers.vector(w, dim) for w in words], axis=0)
+        if normalize:
+            v = v / np.linalg.norm(v)
+        return [round(float(x), 6) for x in v]
+
+    @staticmethod
+    def holds(text: str) -> bool:
+        """The fake judge of yes/no prompts: True when the text contains one of :attr:`POSITIVE_WORDS`
+        (as :meth:`classify` decides POSITIVE)."""
+        return any(w in text.lower() for w in answers.POSITIVE_WORDS)
+
+    @staticmethod
+    def holds_probability(text: str) -> float:
+        """P(true) the fake judge reports in logprobs: 0.75..0.99 when :meth:`holds`, else 0.01..0.25."""
+        u = 0.24 * _unit("holds", text)
+        return 0.75 + u if answers.holds(text) else 0.25 - u
 
     @staticmethod
     def token_vectors(text: str, dim: int = 384, normalize: bool = True) -> list[list[float]]:
@@ -493,13 +536,29 @@ class answers:  # noqa: N801 - a namespace, used as ``answers.classify(...)``
         return False, None
 
     @staticmethod
-    def chat_content(messages: list[Any], response_format: Any = None) -> str:
+    def boolean_field(schema: Any) -> str | None:
+        """The property of an object schema whose only property is a boolean (a yes/no question)."""
+        props = schema.get("properties") if isinstance(schema, dict) else None
+        if isinstance(props, dict) and len(props) == 1:
+            name, sub = next(iter(props.items()))
+            if isinstance(sub, dict) and sub.get("type") == "boolean":
+                return name
+        return None
+
+    @staticmethod
+    def last_user_text(messages: list[Any]) -> str:
+        users = [answers.message_text(m) for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+        return users[-1] if users else (answers.message_text(messages[-1]) if messages else "")
+
+    @staticmethod
+    def chat_content(messages: list[Any], response_format: Any = None, max_tokens: Any = None) -> str:
         """The assistant reply.
 
         * any user message containing ``[[badjson]]`` -> ``"not json {"``
+        * a JSON schema whose only property is a boolean -> ``{name: holds(<last user text>)}``
         * a JSON response_format with a schema -> ``json.dumps(schema_example(schema))``
         * a JSON response_format without a schema -> ``{"echo": <last user text>}``
-        * otherwise ``"Echo: " + <last user text>``
+        * otherwise ``"Echo: " + <last user text>``, cut to ``max_tokens`` words when given
         """
         users = [
             answers.message_text(m)
@@ -511,14 +570,46 @@ class answers:  # noqa: N801 - a namespace, used as ``answers.classify(...)``
             return "not json {"
         wants_json, schema = answers.response_schema(response_format)
         if wants_json:
+            field = answers.boolean_field(schema)
+            if field is not None:
+                return json.dumps({field: answers.holds(last)})
             value = answers.schema_example(schema) if schema is not None else {"echo": last}
             return json.dumps(value)
-        return "Echo: " + last
+        reply = "Echo: " + last
+        if isinstance(max_tokens, int) and not isinstance(max_tokens, bool) and 0 < max_tokens < len(reply.split()):
+            reply = " ".join(reply.split()[:max_tokens])
+        return reply
 
     @staticmethod
-    def chat_completion(model: str, messages: list[Any], response_format: Any = None) -> dict:
-        """The full OpenAI chat.completion object; usage counts whitespace words."""
-        content = answers.chat_content(messages, response_format)
+    def content_logprobs(content: str, messages: list[Any], top_logprobs: Any = None) -> dict:
+        """OpenAI ``choices[0].logprobs`` of a reply: one entry per token (words and punctuation runs);
+        a ``true``/``false`` token has the judge's probability (:meth:`holds_probability`) and, in
+        ``top_logprobs``, the other value; every other token is certain."""
+        n = top_logprobs if isinstance(top_logprobs, int) and not isinstance(top_logprobs, bool) else 0
+        p_true = answers.holds_probability(answers.last_user_text(messages))
+        out = []
+        for token in re.findall(r"\s*\w+|\s*[^\w\s]+", content):
+            word = token.strip()
+            if word in ("true", "false"):
+                p = {"true": p_true, "false": 1 - p_true}
+                alternatives = sorted(p, key=lambda t: -p[t])
+                entry = {"token": token, "logprob": math.log(p[word]),
+                         "top_logprobs": [{"token": token.replace(word, t), "logprob": math.log(p[t])}
+                                          for t in alternatives][:n]}
+            else:
+                entry = {"token": token, "logprob": 0.0, "top_logprobs": [{"token": token, "logprob": 0.0}][:n]}
+            entry["bytes"] = list(entry["token"].encode("utf-8"))
+            out.append(entry)
+        return {"content": out, "refusal": None}
+
+    @staticmethod
+    def chat_completion(model: str, messages: list[Any], response_format: Any = None, *, logprobs: bool = False,
+                        top_logprobs: Any = None, max_tokens: Any = None) -> dict:
+        """The full OpenAI chat.completion object; usage counts whitespace words. ``logprobs=True``
+        fills ``choices[0].logprobs`` (:meth:`content_logprobs`); a reply cut at ``max_tokens``
+        has ``finish_reason`` ``"length"``."""
+        content = answers.chat_content(messages, response_format, max_tokens)
+        full = answers.chat_content(messages, response_format)
         prompt = sum(len(answers.message_text(m).split()) for m in messages)
         completion = len(content.split())
         return {
@@ -531,8 +622,8 @@ class answers:  # noqa: N801 - a namespace, used as ``answers.classify(...)``
                 {
                     "index": 0,
                     "message": {"role": "assistant", "content": content},
-                    "logprobs": None,
-                    "finish_reason": "stop",
+                    "logprobs": answers.content_logprobs(content, messages, top_logprobs) if logprobs else None,
+                    "finish_reason": "stop" if content == full else "length",
                 }
             ],
             "usage": {
@@ -886,6 +977,9 @@ class FakeHub:
         self.max_batch = 32  # TEI's maximum batch (more inputs -> 413)
         self.endpoint_task = "feature-extraction"  # the task of POST / (a dedicated endpoint)
         self.zero_shot_list_form = False  # answer zero-shot as [{label, score}] instead
+        self.catalog = default_catalog()  # GET /v1/models: model -> provider entries with pricing (None: 404)
+        self.catalog_requests: list[RequestRecord] = []  # the GET /v1/models received (not in requests)
+        self.logprobs = True  # chat answers carry logprobs when the body asks (False: like providers that ignore it)
         self.requests: list[RequestRecord] = []
         self.providers = FakeProviders(answers)  # the Hub API and the Inference Providers' routes
         self.in_flight = 0  # requests being answered now
@@ -1013,6 +1107,7 @@ class FakeHub:
         with self._lock:
             self._faults.clear()
         self.requests = []
+        self.catalog_requests = []
         self.providers.reset()
         self.max_in_flight = self.in_flight
 
@@ -1072,6 +1167,13 @@ class FakeHub:
             return _json_response({"requests": len(self.requests)})
         # content.read() rather than request.read(): no client_max_size limit (1 MiB).
         body = await request.content.read()
+        if request.method == "GET" and request.path.rstrip("/") == "/v1/models":  # the router's model list
+            self.catalog_requests.append(RequestRecord(
+                "GET", request.path, Headers((k.lower(), v) for k, v in request.headers.items()), body, None,
+                None, None, query=request.query_string))
+            if self.catalog is None:  # a server without the list
+                return _json_response({"error": "Not Found"}, 404)
+            return _json_response(self._model_list())
         if request.method == "GET" and request.path.startswith("/api/models/"):  # the Hub API
             model = request.path[len("/api/models/"):]
             self.providers.hub_requests.append(RequestRecord(
@@ -1262,6 +1364,9 @@ class FakeHub:
         texts = _texts(inputs)
         normalize = payload.get("normalize") is not False
         dim = _dimensions(payload, self.dim)
+        if "bow" in model:  # bag-of-words vectors: texts sharing words are close
+            out = [answers.bow_vector(t, dim, normalize) for t in texts]
+            return _json_response(out[0] if isinstance(inputs, str) else out)
         if "bart" in model:  # transformers models answer token embeddings, [batch][token][dim]
             out = [answers.token_vectors(t, dim, normalize) for t in texts]
             return _json_response(out)
@@ -1296,6 +1401,12 @@ class FakeHub:
 
     # ---- chat ------------------------------------------------------------------------------
 
+    def _model_list(self) -> dict[str, Any]:
+        """``GET /v1/models``: the OpenAI model list with the router's per-provider entries."""
+        data = [{"id": model, "object": "model", "created": CREATED, "owned_by": model.split("/")[0],
+                 "providers": providers} for model, providers in self.catalog.items()]
+        return {"object": "list", "data": data}
+
     def _chat(self, record: RequestRecord) -> web.Response:
         payload = record.json
         if not isinstance(payload, dict):
@@ -1306,7 +1417,10 @@ class FakeHub:
             detail = _messages_type_error(messages)
             raise HubError(422, _deserialize_error(record.body, detail), "text/plain")
         model = record.model or "tgi"
-        completion = answers.chat_completion(model, messages, payload.get("response_format"))
+        completion = answers.chat_completion(model, messages, payload.get("response_format"),
+                                             logprobs=self.logprobs and payload.get("logprobs") is True,
+                                             top_logprobs=payload.get("top_logprobs"),
+                                             max_tokens=payload.get("max_tokens"))
         if payload.get("stream"):
             return web.Response(text=_sse(completion), content_type="text/event-stream")
         return _json_response(completion, headers={"x-inference-provider": self.providers.router_provider(model)})

@@ -181,6 +181,38 @@ def test_chat_completions(client: httpx.Client) -> None:
     assert r.text.startswith("Failed to deserialize the JSON body into the target type")
 
 
+def test_yes_no_questions_logprobs_and_reply_length(hub: FakeHub, client: httpx.Client) -> None:
+    schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+    fmt = {"type": "json_schema", "json_schema": {"name": "o", "schema": schema}}
+    ask = lambda text, **extra: client.post("/v1/chat/completions", json={  # noqa: E731
+        "model": "m", "messages": [{"role": "user", "content": text}], "response_format": fmt, **extra}).json()
+    assert json.loads(ask("is it good?")["choices"][0]["message"]["content"]) == {"ok": True}
+    answer = ask("is it broken?", logprobs=True, top_logprobs=2)
+    assert json.loads(answer["choices"][0]["message"]["content"]) == {"ok": False}
+    [value] = [e for e in answer["choices"][0]["logprobs"]["content"] if e["token"].strip() == "false"]
+    p_true = answers.holds_probability("is it broken?")
+    assert 0 < p_true < 0.25 and value["logprob"] == pytest.approx(math.log(1 - p_true))
+    assert [t["token"].strip() for t in value["top_logprobs"]] == ["false", "true"]
+    assert ask("is it good?")["choices"][0]["logprobs"] is None  # only when asked
+    hub.logprobs = False
+    assert ask("is it good?", logprobs=True)["choices"][0]["logprobs"] is None
+    cut = client.post("/v1/chat/completions", json={"model": "m", "max_tokens": 2,
+                                                    "messages": [{"role": "user", "content": "one two three"}]}).json()
+    assert cut["choices"][0]["message"]["content"] == "Echo: one" and cut["choices"][0]["finish_reason"] == "length"
+
+
+def test_model_list_and_bag_of_words_vectors(hub: FakeHub, client: httpx.Client) -> None:
+    listed = client.get("/v1/models").json()
+    [model] = [m for m in listed["data"] if m["id"] == "meta-llama/Llama-3.1-8B-Instruct"]
+    assert {p["provider"]: p["pricing"] for p in model["providers"]}["groq"] == {"input": 0.05, "output": 0.08}
+    assert len(hub.catalog_requests) == 1 and hub.count() == 0  # kept apart from the inference requests
+    vectors = client.post("/hf-inference/models/test/bow-x/pipeline/feature-extraction",
+                          json={"inputs": ["the kettle boils", "Kettle boils!", "lamp light"]}).json()
+    a, b, c = (np.asarray(v) for v in vectors)
+    assert a @ b == pytest.approx(1.0, abs=1e-5) and abs(a @ c) < 0.3
+    assert vectors[0] == answers.bow_vector("the kettle boils")
+
+
 def test_binary_tasks_raw_and_base64_agree(client: httpx.Client) -> None:
     image = b"not really an image, but bytes are bytes"
     vit = "/hf-inference/models/google/vit-base-patch16-224"

@@ -73,23 +73,64 @@ def run_job_on_series(job: Job, series: pd.Series) -> pd.DataFrame:
                         index=series.index)
 
 
-def _select_rows(job: Job, df: pd.DataFrame) -> pd.DataFrame:
-    """A ``returns_rows`` job (search): the rows it picks, in its order, plus its columns.
+def _as_series(value: Any):
+    return ((None if value.name is None else str(value.name)), value) if isinstance(value, pd.Series) else None
 
-    Columns are handed over as Series (not lists), so a column of vectors reaches the job as arrow.
-    """
-    def as_series(value: Any):
-        return ((None if value.name is None else str(value.name)), value) if isinstance(value, pd.Series) else None
 
-    resolved = common.resolve_inputs(job, n_rows=len(df), columns=list(df.columns),
-                                     get_column=lambda c: _column(job, df, c), as_values=as_series)
-    names = job.output_names(resolved.names, [str(c) for c in df.columns])
-    positions, data = job.select(resolved.columns, labels=df.index.tolist(),
-                                 error_column=names.get("error", "error"), input_names=common.input_names(job, resolved))
-    out = df.iloc[positions].copy(deep=False)
-    for i, field in enumerate(data.type):
-        out[names[field.name]] = _to_pandas(data.field(i), out.index)
+def _resolve(job: Job, df: pd.DataFrame) -> common.ResolvedInputs:
+    # Columns are handed over as Series (not lists), so a column of vectors reaches the job as arrow.
+    return common.resolve_inputs(job, n_rows=len(df), columns=list(df.columns), get_column=lambda c: _column(job, df, c),
+                                 as_values=_as_series)
+
+
+def _take(df: pd.DataFrame, positions, columns: list, names: list[str]) -> pd.DataFrame:
+    out = df.iloc[positions][columns]
+    out.columns = names
     return out
+
+
+def _combine(parts: list[pd.DataFrame], new: dict[str, pa.Array], keep_index: bool) -> pd.DataFrame:
+    if parts and keep_index:
+        index = parts[0].index
+    else:
+        index = pd.RangeIndex(len(parts[0]) if parts else len(next(iter(new.values()), [])))
+        parts = [p.set_axis(index) for p in parts]
+    out = pd.concat(parts, axis=1) if len(parts) > 1 else (parts[0].copy(deep=False) if parts
+                                                            else pd.DataFrame(index=index))
+    for name, array in new.items():
+        out[name] = _to_pandas(array, index)
+    return out
+
+
+def _as_frame(value: Any, what: str) -> pd.DataFrame:
+    if isinstance(value, pd.DataFrame):
+        return value
+    if isinstance(value, dict):
+        return pd.DataFrame(value)
+    to_pandas = getattr(value, "to_pandas", None)  # a polars or arrow frame
+    if callable(to_pandas) and not isinstance(value, pd.Series):
+        collect = getattr(value, "collect", None)  # a polars LazyFrame
+        return (value.collect() if callable(collect) else value).to_pandas()
+    raise TypeError(f"{what} must be a DataFrame (or a dict of columns), got {type(value).__name__}")
+
+
+OPS = common.FrameOps(columns=lambda df: list(df.columns), labels=lambda df: df.index.tolist(), resolve=_resolve,
+                      take=_take, combine=_combine, as_frame=_as_frame)
+
+
+def _select_rows(job: Job, df: pd.DataFrame) -> pd.DataFrame:
+    """A ``returns_rows`` job (search, filter, join...): the rows it picks, in its order, plus its columns."""
+    return common.select_rows(job, df, OPS)
+
+
+def dry_run_on_frame(job: Job, df: pd.DataFrame):
+    """``df.hf.<method>(..., dry_run=True)``: what the call would send and cost; nothing is sent."""
+    return common.plan_job(job, df, OPS)
+
+
+def dry_run_on_series(job: Job, series: pd.Series):
+    """``s.hf.<method>(..., dry_run=True)``."""
+    return common.plan_job(job, series.to_frame(name=series.name if series.name is not None else "value"), OPS)
 
 
 class _Accessor:
@@ -113,6 +154,6 @@ class SeriesAccessor(_Accessor):
 
 
 common.install_methods(DataFrameAccessor, lambda name: common.accessor_method(
-    name, run_job_on_frame, target="_df", fills_input=False, returns=pd.DataFrame))
+    name, run_job_on_frame, target="_df", fills_input=False, returns=pd.DataFrame, plan=dry_run_on_frame))
 common.install_methods(SeriesAccessor, lambda name: common.accessor_method(
-    name, run_job_on_series, target="_s", fills_input=True, returns=pd.DataFrame))
+    name, run_job_on_series, target="_s", fills_input=True, returns=pd.DataFrame, plan=dry_run_on_series))

@@ -173,18 +173,56 @@ def run_job_on_series(job: Job, series: pl.Series) -> pl.DataFrame:
     return _to_series(result, None, job.method).struct.unnest()
 
 
-def _select_rows(job: Job, df: pl.DataFrame) -> pl.DataFrame:
-    """A ``returns_rows`` job (search): the rows it picks, in its order, plus its columns.
+def _take(df: pl.DataFrame, positions, columns: list[str], names: list[str]) -> pl.DataFrame:
+    out = df.select(columns)[pl.Series(positions, dtype=pl.Int64)] if len(df) else df.select(columns).head(0)
+    return out.rename(dict(zip(columns, names)))
 
-    Columns are handed over as Series (not lists), so a column of vectors reaches the job as arrow.
-    """
-    job, resolved = _resolve_eager(job, df, df.columns, as_series=True)
-    names = job.output_names(resolved.names, df.columns)
-    positions, data = job.select(resolved.columns, labels=None, error_column=names.get("error", "error"),
-                                 input_names=common.input_names(job, resolved))
-    rows = df.select(pl.all().gather(pl.Series(positions, dtype=pl.Int64))) if df.width else df.head(0)
-    outputs = _to_series(data, None, job.method).struct.unnest()
-    return rows.hstack(outputs.rename({f: names[f] for f in outputs.columns}))
+
+def _combine(parts: list[pl.DataFrame], new: dict[str, pa.Array], keep_index: bool) -> pl.DataFrame:
+    out = pl.concat(parts, how="horizontal") if parts else pl.DataFrame()
+    if new:
+        added = pl.DataFrame([pl.Series(name, array) for name, array in new.items()])
+        out = added if not parts else out.hstack(added)
+    return out
+
+
+def _as_frame(value: Any, what: str) -> pl.DataFrame:
+    if isinstance(value, pl.DataFrame):
+        return value
+    if isinstance(value, pl.LazyFrame):
+        return value.collect()
+    if isinstance(value, dict):
+        return pl.DataFrame(value)
+    if type(value).__module__.split(".")[0] == "pandas" and hasattr(value, "columns"):
+        return pl.from_pandas(value)
+    raise TypeError(f"{what} must be a polars DataFrame or LazyFrame (or a pandas DataFrame, a dict of columns), "
+                    f"got {type(value).__name__}")
+
+
+OPS = common.FrameOps(columns=lambda df: df.columns, labels=lambda df: None,
+                      resolve=lambda job, df: _resolve_eager(job, df, df.columns, as_series=True)[1],
+                      take=_take, combine=_combine, as_frame=_as_frame)
+
+
+def _select_rows(job: Job, df: pl.DataFrame) -> pl.DataFrame:
+    """A ``returns_rows`` job (search, filter, join...): the rows it picks, in its order, plus its columns."""
+    return common.select_rows(_evaluate_exprs(job, df), df, OPS)
+
+
+def dry_run_on_frame(job: Job, df: pl.DataFrame):
+    """``df.hf.<method>(..., dry_run=True)``: what the call would send and cost; nothing is sent."""
+    return common.plan_job(_evaluate_exprs(job, df), df, OPS)
+
+
+def dry_run_on_series(job: Job, series: pl.Series):
+    """``s.hf.<method>(..., dry_run=True)``."""
+    return dry_run_on_frame(job, series.to_frame(series.name or "value"))
+
+
+def dry_run_on_lazy(job: Job, lf: pl.LazyFrame):
+    """``lf.hf.<method>(..., dry_run=True)``: the plan on the frame's data (the lazy frame is
+    collected to count its inputs; hf_frame methods earlier in it run then)."""
+    return dry_run_on_frame(job, lf.collect())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -327,16 +365,29 @@ def plan_job_on_lazy(job: Job, lf: pl.LazyFrame) -> pl.LazyFrame:
 
 def _plan_on_whole_frame(job: Job, lf: pl.LazyFrame, columns: list[str]) -> pl.LazyFrame:
     """Jobs that need the whole frame at once, not batches of a column: table_qa over the frame
-    itself, and jobs that pick rows (search: its outputs are those of ``run`` minus ``error``)."""
+    itself, and jobs that return rows (search, filter, join...: the schema comes from
+    :func:`common.output_layout`, so it is known before anything runs)."""
     schema = lf.collect_schema()
-    names = [inp.value if isinstance(inp.value, str) and inp.value in columns
+    schemas = {None: schema, **{name: _schema_of(other) for name, other in job.frames.items()}}
+    bound = job.bind_frames({k: list(v.names()) for k, v in schemas.items()})
+    names = [inp.value if isinstance(inp.value, str) and inp.value in columns and inp.frame is None
              else (inp.value.name or None) if isinstance(inp.value, pl.Series)
-             else _expr_name(inp.value) if isinstance(inp.value, pl.Expr) else None for inp in job.inputs]
-    out = job.output_names(names, columns)
+             else _expr_name(inp.value) if isinstance(inp.value, pl.Expr) else None for inp in bound.inputs]
+    if job.returns_rows:
+        carried, new = common.output_layout(bound, {k: list(v.names()) for k, v in schemas.items()}, names)
+        out = pl.Schema([(name, schemas[frame][column]) for frame, column, name in carried]
+                        + [(new[f.name], polars_dtype(f.type)) for f in job.selected_fields()])
+        return lf.map_batches(lambda df: run_job_on_frame(job, df), schema=out, streamable=False)
+    out_names = job.output_names(names, columns)
     for f in job.output_type():
-        if not (job.returns_rows and f.name == "error"):
-            schema[out[f.name]] = polars_dtype(f.type)
+        schema[out_names[f.name]] = polars_dtype(f.type)
     return lf.map_batches(lambda df: run_job_on_frame(job, df), schema=schema, streamable=False)
+
+
+def _schema_of(frame: Any) -> pl.Schema:
+    if isinstance(frame, (pl.DataFrame, pl.LazyFrame)):
+        return frame.collect_schema()
+    return _as_frame(frame, "the other frame").schema
 
 
 class _Self:
@@ -378,6 +429,9 @@ def job_expression(name: str, expr: pl.Expr, *args: Any, **kwargs: Any) -> pl.Ex
     if job.table is FRAME:
         raise ValueError(f"{name}: in an expression pass table= (a DataFrame or a dict of columns); "
                          "df.hf.table_qa(...) and lf.hf.table_qa(...) default to the frame itself")
+    if not job.row_form:
+        raise TypeError(f"{name} returns other rows than it is given, so it is not an expression; call it on the "
+                        f"frame: df.hf.{name}(...) or lf.hf.{name}(...)")
     exprs: list[pl.Expr] = [expr]
     slots: list[_Slot] = []
     for inp in job.inputs:
@@ -442,7 +496,10 @@ class ExprNamespace(_Namespace):
 
 def _expression_of(job_name: str):
     # Expr.hf methods keep the raw arguments (they decide which inputs the expression fills).
-    def method(self, *args, **kwargs):
+    def method(self, *args, dry_run: bool = False, **kwargs):
+        if dry_run:
+            raise TypeError(f"{job_name}: dry_run=True needs a frame or a series (an expression is only evaluated "
+                            f"by polars); call df.hf.{job_name}(..., dry_run=True)")
         return job_expression(job_name, self._expr, *args, **kwargs)
     return method
 
@@ -452,9 +509,9 @@ def _expr_method(name: str):
 
 
 common.install_methods(DataFrameNamespace, lambda name: common.accessor_method(
-    name, run_job_on_frame, target="_df", fills_input=False, returns=pl.DataFrame))
+    name, run_job_on_frame, target="_df", fills_input=False, returns=pl.DataFrame, plan=dry_run_on_frame))
 common.install_methods(LazyFrameNamespace, lambda name: common.accessor_method(
-    name, plan_job_on_lazy, target="_lf", fills_input=False, returns=pl.LazyFrame))
+    name, plan_job_on_lazy, target="_lf", fills_input=False, returns=pl.LazyFrame, plan=dry_run_on_lazy))
 common.install_methods(SeriesNamespace, lambda name: common.accessor_method(
-    name, run_job_on_series, target="_s", fills_input=True, returns=pl.DataFrame))
+    name, run_job_on_series, target="_s", fills_input=True, returns=pl.DataFrame, plan=dry_run_on_series))
 common.install_methods(ExprNamespace, _expr_method)

@@ -139,10 +139,14 @@ _SETTING_HELP = {
     "max_response_bytes": "the largest answer read from a server (a larger one is a row error)",
     "bill_to": "an organization billed for the requests (X-HF-Bill-To; also HF_BILL_TO)",
     "scale_up_timeout": "seconds an --endpoint scaled to zero may take to wake up ('none': no wait)",
+    "max_requests": "a budget: the most requests the call may send ('none': no limit)",
+    "max_tokens": "a budget: the most chat tokens (prompts and replies) the call may spend ('none': no limit)",
+    "max_cost": "a budget in US dollars, where the router prices the model ('none': no limit)",
 }
 _SETTING_METAVARS = {
     "provider": "NAME", "base_url": "URL", "endpoint": "URL", "requests_per_minute": "N", "timeout": "SECONDS",
-    "retry_backoff": "SECONDS", "cache": "WHERE", "errors": "MODE", "device": "DEVICE", "max_media_bytes": "BYTES", "max_response_bytes": "BYTES",
+    "retry_backoff": "SECONDS", "cache": "WHERE", "errors": "MODE", "device": "DEVICE", "max_media_bytes": "BYTES",
+    "max_response_bytes": "BYTES", "max_cost": "USD",
 }
 
 
@@ -250,6 +254,9 @@ _INPUT_HELP = {
     "prompt": "a column, or a template filled from each row such as 'Rate {product}: {review}' "
               "(default: --column)",
     "system": "a system message sent with every row",
+    "k": "how many: the rows to return (top-k), the clusters (cluster)",
+    "right": "join: the other file (.csv, .tsv, .parquet, .jsonl or .json), whose rows are paired with the input's",
+    "by": "agg: the column(s) to group by, a,b (default: the whole file is one group)",
 }
 
 #: The leading (non-keyword) parameters of methods, and the flags that give them.
@@ -261,8 +268,11 @@ _INPUT_FLAGS: dict[str, tuple[str, ...]] = {
     "query": ("query",),
     "prompt": ("prompt",),
     "system": ("system",),
+    "k": ("k",),
+    "right": ("right",),
+    "by": ("by",),
 }
-_INPUT_METAVARS = {"labels": "A,B,C", "prompt": "COLUMN|TEMPLATE"}
+_INPUT_METAVARS = {"labels": "A,B,C", "prompt": "COLUMN|TEMPLATE", "k": "N", "right": "FILE", "by": "A,B"}
 
 
 def _input_metavar(dest: str) -> str:
@@ -319,14 +329,18 @@ def add_method_flags(p: argparse.ArgumentParser, command) -> None:
                    help="an API parameter, repeatable; values are JSON when they parse (e.g. max_new_tokens=60)")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N rows of the input")
     p.add_argument("--preview", type=int, default=10, metavar="N", help="rows printed without -o (default: 10)")
+    p.add_argument("--dry-run", action="store_true", help="print what the call would send and cost (rows, unique "
+                   "inputs, cached, requests, tokens, price), and send nothing")
 
     group = p.add_argument_group("inputs")
     group.add_argument("-c", "--column", metavar="COLUMN", help=_INPUT_HELP["column"])
     for dest in _input_dests(command):
         kwargs: dict[str, Any] = {"dest": dest, "help": _INPUT_HELP.get(dest), "metavar": _input_metavar(dest)}
-        if dest == "labels":
+        if dest in ("labels", "by"):
             kwargs.update(type=_comma_list)
-        group.add_argument("--" + dest.replace("_", "-"), **kwargs)
+        if dest == "k":
+            kwargs.update(type=int)
+        group.add_argument(*(["-k"] if dest == "k" else []), "--" + dest.replace("_", "-"), **kwargs)
     options = p.add_argument_group(f"{command.name} options")
     for param in keywords:
         if param.name in _COMMON:
@@ -342,6 +356,18 @@ def add_method_flags(p: argparse.ArgumentParser, command) -> None:
         options.add_argument(*names, dest=f"m_{param.name}", default=argparse.SUPPRESS,
                              help=_keyword_help(param, docs.parameters, fallback), **kwargs)
     add_settings_flags(p)
+
+
+def _operator_input(args: argparse.Namespace, name: str, required: Callable[[Any, str], Any]) -> Any:
+    """Leading inputs given as they are: ``--system``, ``-k`` (top_k, cluster), ``--right FILE`` (join, read
+    like the input), ``--by`` (agg)."""
+    if name == "k":
+        return required(args.k, "-k")
+    if name == "right":
+        from .files import read_frame
+
+        return read_frame(required(args.right, "--right"))
+    return getattr(args, name)
 
 
 class _LeadingInputs:
@@ -360,7 +386,11 @@ class _LeadingInputs:
             "labels": lambda: self.required(args.labels, "--labels"),
             "query": lambda: self.required(args.query, "--query"),
             "prompt": self.prompt,
-            "system": lambda: args.system,
+            # leading inputs given as they are: -k (top_k, cluster), --right FILE (join), --by (agg)
+            "system": lambda: _operator_input(args, "system", self.required),
+            "k": lambda: _operator_input(args, "k", self.required),
+            "right": lambda: _operator_input(args, "right", self.required),
+            "by": lambda: _operator_input(args, "by", self.required),
         }
 
     def required(self, value: Any, flag: str) -> Any:

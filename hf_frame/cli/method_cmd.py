@@ -31,6 +31,11 @@ def run_method(args: argparse.Namespace) -> int:
     from ..methods import METHODS
 
     job = METHODS[args.method](*positional, **kwargs)  # argument errors surface here, before any work
+    if getattr(args, "dry_run", False):
+        from ..adapters.pandas import dry_run_on_frame
+
+        print(dry_run_on_frame(job, df))
+        return EXIT_OK
     local = job.call.backend.kind == "local"
     if local and args.model is None:
         _note_default_local_model(job.call)
@@ -45,7 +50,7 @@ def run_method(args: argparse.Namespace) -> int:
         print(f"{summary} -> {args.output} ({len(out)} rows, {len(out.columns)} columns)", file=sys.stderr)
         return EXIT_OK
     shown = [c for c in dict.fromkeys(used) if c in out.columns] + new
-    if args.method == "search":
+    if job.returns_rows:  # search, filter, top_k, join, agg: other rows, every column shown
         shown = list(out.columns)
         shown = [c for c in shown if c in new] + [c for c in shown if c not in new]
     n = len(out) if args.preview <= 0 else min(args.preview, len(out))

@@ -16,7 +16,7 @@ from typing import Callable
 from .chat import chat
 from .embeddings import EmbedJob, RerankJob, SearchJob, embed, rerank, search
 from .generation import audio_to_audio, image_to_image, text_to_image, text_to_speech
-from .job import ERROR_FIELD, FRAME, Input, Job, make_job
+from .job import ERROR_FIELD, FRAME, Input, Job, Selection, make_job
 from .media import (
     caption,
     classify_audio,
@@ -28,6 +28,8 @@ from .media import (
     visual_qa,
     zero_shot_image,
 )
+from .operators import agg, cluster, dedup, filter, join, top_k
+from .plan import Plan, Stage
 from .tabular import TabularJob, tabular_classify, tabular_regress
 from .text import (
     classify,
@@ -59,13 +61,16 @@ METHODS: dict[str, Callable[..., Job]] = {
         tabular_classify, tabular_regress,
         # embeddings
         embed, search, rerank,
+        # table operators
+        filter, top_k, join, dedup, cluster, agg,
     )
 }
 
 __all__ = [
-    "ERROR_FIELD", "FRAME", "METHODS", "EmbedJob", "Input", "Job", "RerankJob", "SearchJob", "TabularJob",
-    "audio_to_audio", "caption", "chat", "classify", "classify_audio", "classify_image", "detect", "document_qa",
-    "embed", "fill_mask", "generate", "image_to_image", "make_job", "ner", "qa", "rerank", "search", "segment",
-    "similarity", "summarize", "table_qa", "table_to_dict", "tabular_classify", "tabular_regress", "text_to_image",
-    "text_to_speech", "transcribe", "translate", "visual_qa", "zero_shot", "zero_shot_image",
+    "ERROR_FIELD", "FRAME", "METHODS", "EmbedJob", "Input", "Job", "Plan", "RerankJob", "SearchJob", "Selection",
+    "Stage", "TabularJob", "agg", "audio_to_audio", "caption", "chat", "classify", "classify_audio", "classify_image",
+    "cluster", "dedup", "detect", "document_qa", "embed", "fill_mask", "filter", "generate", "image_to_image", "join",
+    "make_job", "ner", "qa", "rerank", "search", "segment", "similarity", "summarize", "table_qa", "table_to_dict",
+    "tabular_classify", "tabular_regress", "text_to_image", "text_to_speech", "top_k", "transcribe", "translate",
+    "visual_qa", "zero_shot", "zero_shot_image",
 ]

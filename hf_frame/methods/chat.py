@@ -136,7 +136,7 @@ def chat(prompt: Any, system: str | None = None, *, images: Any = None, model: s
     >>> df.hf.chat("question", system="Answer in one sentence.", endpoint="http://localhost:8080")  # doctest: +SKIP
     >>> df.hf.chat("Describe the photo.", images="photo", model="Qwen/Qwen2.5-VL-7B-Instruct")  # doctest: +SKIP
     """
-    settings, extra = split_kwargs(sampling)
+    settings, extra = split_kwargs(sampling, api=("max_tokens",))
     wire = {**extra, **(parameters or {})}
     for name, why in _RESERVED.items():
         if name in wire:

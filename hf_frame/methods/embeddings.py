@@ -49,8 +49,8 @@ from ..tasks.embeddings import (
     matrix_to_array,
     normalize_rows,
 )
-from . import checks
-from .job import ERROR_FIELD, Input, Job, make_job, reject_unknown, split_kwargs
+from . import budget, checks
+from .job import ERROR_FIELD, Input, Job, Selection, make_job, reject_unknown, split_kwargs
 
 __all__ = ["EmbedJob", "LocalSimilarityJob", "RerankJob", "SearchJob", "cosine_scores", "embed", "local_similarity",
            "rerank", "search", "top_k_rows"]
@@ -151,7 +151,8 @@ class EmbedJob(Job):
     normalize: bool = True
 
     # -- the engine pass -------------------------------------------------------------------
-    def _embed(self, values: Sequence[Any], labels: Sequence[Any] | None, input_names: Sequence[str]) -> _Embedded:
+    def _chunks(self, values: Sequence[Any], labels: Sequence[Any] | None, input_names: Sequence[str]):
+        """(call, row texts, chunks, the row of each chunk, chunk labels): the engine pass's input."""
         call = dataclasses.replace(self.calls[0], input_names=tuple(input_names))
         texts = [require_text(v, call, labels[i] if labels is not None else i) for i, v in enumerate(values)]
         if self.chunking is None:  # the row's text is one chunk, sent exactly as it is
@@ -160,7 +161,25 @@ class EmbedJob(Job):
         else:
             chunks, row_ids = chunk_many(texts, self.chunking)
         chunk_labels = [labels[r] for r in row_ids] if labels is not None else row_ids
-        outcome = engine.run(call, [(c.text,) for c in chunks], chunk_labels)
+        return call, texts, chunks, row_ids, chunk_labels
+
+    def passes(self, columns: Sequence[Sequence[Any]], labels: Sequence[Any] | None = None,
+               input_names: Sequence[str] = ()) -> list[tuple[str, Any, list[tuple], Any]]:
+        """One pass over the chunks of every row (a column of vectors: the query only)."""
+        values = self._texts(columns, labels)
+        if values is None:
+            return []
+        texts, text_labels = values
+        call, _, chunks, _, chunk_labels = self._chunks(texts, text_labels, input_names)
+        return [(self.method, call, [(c.text,) for c in chunks], chunk_labels)]
+
+    def _texts(self, columns: Sequence[Sequence[Any]], labels: Sequence[Any] | None):
+        """(texts, labels) this job embeds; None when there is nothing to embed."""
+        return (_as_list(columns[0]), labels) if columns else None
+
+    def _embed(self, values: Sequence[Any], labels: Sequence[Any] | None, input_names: Sequence[str]) -> _Embedded:
+        call, texts, chunks, row_ids, chunk_labels = self._chunks(values, labels, input_names)
+        outcome = budget.run(self, call, [(c.text,) for c in chunks], chunk_labels)
         errors: list[str | None] = [None] * len(texts)
         failed = [j for j, e in enumerate(outcome.errors) if e is not None]
         if failed:
@@ -422,6 +441,12 @@ class LocalSimilarityJob(EmbedJob):
     the other way round. Every distinct text of both sides is embedded once per call.
     """
 
+    def _texts(self, columns: Sequence[Sequence[Any]], labels: Sequence[Any] | None):
+        sides = [_as_list(values) for values in columns]
+        pairs = [i for i in range(len(sides[0])) if all(isinstance(s[i], str) and s[i].strip() for s in sides)]
+        row_labels = [labels[i] if labels is not None else i for i in pairs]
+        return [sides[0][i] for i in pairs] + [sides[1][i] for i in pairs], row_labels * 2
+
     def run(self, columns: Sequence[Sequence[Any]], *, labels: Sequence[Any] | None = None,
             error_column: str = ERROR_FIELD, input_names: Sequence[str] = ()) -> pa.StructArray:
         started = time.perf_counter()
@@ -589,11 +614,20 @@ class SearchJob(EmbedJob):
         return cosine_scores(qmatrix[0], matrix, valid), errors
 
     def select(self, columns: Sequence[Sequence[Any]], *, labels: Sequence[Any] | None = None,
-               error_column: str = ERROR_FIELD, input_names: Sequence[str] = ()) -> tuple[np.ndarray, pa.StructArray]:
-        """``(row positions, struct<score>)`` of the top ``k`` rows, best first."""
+               error_column: str = ERROR_FIELD, input_names: Sequence[str] = (),
+               frame_labels: dict | None = None) -> Selection:
+        """The top ``k`` rows, best first, with their ``score``."""
         scores, _ = self._scores(columns, labels, input_names, error_column)
         positions, best = top_k_from_scores(scores, self.k)
-        return positions, pa.StructArray.from_arrays([pa.array(best, type=pa.float64())], names=["score"])
+        return Selection({None: positions}, pa.StructArray.from_arrays([pa.array(best, type=pa.float64())],
+                                                                       names=["score"]))
+
+    def _texts(self, columns: Sequence[Sequence[Any]], labels: Sequence[Any] | None):
+        values = columns[0] if columns else []
+        if column_vectors(values) is not None:
+            return [self.query], ["query"]
+        texts = _as_list(values)
+        return texts + [self.query], (list(labels) if labels is not None else list(range(len(texts)))) + ["query"]
 
     def run(self, columns: Sequence[Sequence[Any]], *, labels: Sequence[Any] | None = None,
             error_column: str = ERROR_FIELD, input_names: Sequence[str] = ()) -> pa.StructArray:

@@ -12,20 +12,21 @@ import dataclasses
 import logging
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Mapping, Sequence, cast
 
+import numpy as np
 import pyarrow as pa
 
 from .. import runtime
 from ..backends.remote import providers
 from ..config import Settings, SettingsKwargs, is_setting, resolve_settings
-from ..core import engine
 from ..errors import RowErrors, RowErrorWarning, user_stacklevel
 from ..formats.prompting import PromptTemplate, is_template
 from ..tasks import TASKS, Call
 from ..tasks.defaults import default_model
-from . import checks
+from . import budget, checks
+from .plan import Plan, plan_passes
 
 ERROR_FIELD = "error"
 FRAME = object()  # marker: "the frame the method is called on" (table_qa's default table)
@@ -34,11 +35,31 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Input:
-    """One input of a method: a column name, or a literal value broadcast to every row."""
+    """One input of a method: a column name, or a literal value broadcast to every row.
+
+    ``frame`` names the frame the column comes from: None for the frame the method is called on,
+    else a key of :attr:`Job.frames` (``join``: ``"right"``).
+    """
 
     arg: str
     value: Any
     literal_ok: bool = False  # may a string that is not a column be used as a literal?
+    frame: str | None = None
+
+
+@dataclass
+class Selection:
+    """The rows a ``returns_rows`` job gives back, described by positions into its frames.
+
+    ``positions`` maps a frame (None: the frame the method is called on; else a key of
+    :attr:`Job.frames`) to one row position per output row; ``columns`` holds the new columns,
+    one value per output row. The adapter builds the output frame: the carried columns of each
+    frame (:meth:`Job.carried`) taken at those positions, side by side, then the new columns.
+    """
+
+    positions: dict[str | None, np.ndarray]
+    columns: pa.StructArray
+    keep_index: bool = True  # pandas: keep the index labels of the frame's rows (one frame only)
 
 
 @dataclass
@@ -56,9 +77,15 @@ class Job:
     # Each row's outputs depend on that row alone, so polars may run the job on parts of a column
     # (in parallel, and batch by batch under the streaming engine). False: whole column at once.
     elementwise: bool = True
-    # True for jobs that pick rows (search): adapters call select() instead of run() and return the
-    # chosen rows of the frame, in the order given, with the columns select() returns.
+    # Other frames the job reads (join: {"right": frame}); inputs name them with Input.frame.
+    frames: dict[str, Any] = field(default_factory=dict)
+    # What the call may still spend (budget.Meter, made on first use; shared by copies of the job).
+    meter: Any = field(default=None, compare=False, repr=False)
+    # True for jobs that pick rows (search, filter, join...): adapters call select() instead of
+    # run() and build the output frame from the Selection it returns.
     returns_rows: ClassVar[bool] = False
+    # False for jobs with no per-row form (join, agg, top_k): run() is not offered (polars expressions).
+    row_form: ClassVar[bool] = True
 
     def for_frame(self, columns: Sequence[Any]) -> Job:
         """This job on a frame with these columns: jobs whose inputs are the frame's columns
@@ -128,9 +155,10 @@ class Job:
         ``labels`` (row labels) and ``input_names`` (column names) only make messages precise.
         """
         started = time.perf_counter()
-        rows = list(zip(*columns)) if columns else []
-        calls = [dataclasses.replace(c, input_names=tuple(input_names)) for c in self.calls]
-        outcomes = [engine.run(call, rows, labels) for call in calls]
+        passes = self.passes(columns, labels, input_names)
+        calls = [call for _, call, _, _ in passes]
+        rows = passes[0][2]
+        outcomes = [budget.run(self, call, rows, labels) for call in calls]
         if len(outcomes) == 1:
             results, errors = outcomes[0].results, outcomes[0].errors
         else:
@@ -143,9 +171,8 @@ class Job:
         provider = next((o.provider for o in outcomes if o.provider), None)
         if provider:
             stats["provider"] = provider
-        fields = self.call.task.usage_fields
-        if fields:  # token counts of the answers received now: cached and shared rows cost 0
-            stats["usage"] = {name: sum(o.usage.get(name, 0) for o in outcomes) for name in fields}
+        # token counts and cost of the answers received now: cached and shared rows cost 0
+        stats.update(budget.usage_stats(list(zip(calls, outcomes))))
         runtime.record_run(stats)
         data = self.call.task.build_array(self.call, results)
         self.log_summary(started)
@@ -156,9 +183,42 @@ class Job:
         return pa.StructArray.from_arrays(arrays, fields=fields)
 
     def select(self, columns: Sequence[Sequence[Any]], *, labels: Sequence[Any] | None = None,
-               error_column: str = ERROR_FIELD, input_names: Sequence[str] = ()) -> tuple[Any, pa.StructArray]:
-        """For ``returns_rows`` jobs: ``(row positions, struct array of new columns, one per position)``."""
+               error_column: str = ERROR_FIELD, input_names: Sequence[str] = (),
+               frame_labels: dict[str, Sequence[Any]] | None = None) -> Selection:
+        """For ``returns_rows`` jobs: the :class:`Selection` of output rows and their new columns.
+
+        ``columns`` hold one value list per input (each as long as the frame the input comes
+        from); ``frame_labels`` the row labels of the other frames, for messages."""
         raise NotImplementedError(f"{self.method} computes a column per row; call run()")
+
+    def bind_frames(self, columns: dict[str | None, Sequence[str]]) -> Job:
+        """The job once the column names of its frames are known (``join`` decides there which frame
+        each of its prompt's columns comes from). Default: unchanged."""
+        return self
+
+    def carried(self, frame: str | None, columns: Sequence[str]) -> list[str]:
+        """The columns of ``frame`` (None: the frame the method is called on) a ``returns_rows``
+        job's output carries: all of them by default."""
+        return list(columns)
+
+    def selected_fields(self) -> list[pa.Field]:
+        """The new columns :meth:`select` returns: the output fields without ``error``."""
+        return [f for f in self.output_type() if f.name != ERROR_FIELD]
+
+    def passes(self, columns: Sequence[Sequence[Any]], labels: Sequence[Any] | None = None,
+               input_names: Sequence[str] = ()) -> list[tuple[str, Call, list[tuple], Any]]:
+        """The engine passes :meth:`run` makes: ``(stage name, call, rows, labels)`` each."""
+        rows = list(zip(*columns)) if columns else []
+        calls = [dataclasses.replace(c, input_names=tuple(input_names)) for c in self.calls]
+        names = [self.method] if len(calls) == 1 else [f"{self.method} ({i}/{len(calls)})"
+                                                       for i in range(1, len(calls) + 1)]
+        return [(name, call, rows, labels) for name, call in zip(names, calls)]
+
+    def plan(self, columns: Sequence[Sequence[Any]], *, labels: Sequence[Any] | None = None,
+             input_names: Sequence[str] = (), frame_labels: dict[str, Sequence[Any]] | None = None) -> Plan:
+        """What :meth:`run` (or :meth:`select`) would send and cost, sending nothing (see :mod:`.plan`)."""
+        n = len(columns[0]) if columns else 0
+        return plan_passes(self.method, self.passes(columns, labels, input_names), n, self.settings)
 
     def log_summary(self, started: float) -> None:
         """INFO: what the call just recorded in :func:`last_run` (rows, unique, cached, requests, failed), and its time."""
@@ -186,10 +246,13 @@ class Job:
 # building jobs
 
 
-def split_kwargs(kwargs: Mapping[str, Any]) -> tuple[SettingsKwargs, dict[str, Any]]:
-    """Per-call settings overrides vs. extra API parameters (e.g. generation options)."""
-    settings = cast(SettingsKwargs, {k: v for k, v in kwargs.items() if is_setting(k)})
-    extra = {k: v for k, v in kwargs.items() if not is_setting(k)}
+def split_kwargs(kwargs: Mapping[str, Any], api: Sequence[str] = ()) -> tuple[SettingsKwargs, dict[str, Any]]:
+    """Per-call settings overrides vs. extra API parameters (e.g. generation options).
+
+    ``api`` names keywords that stay API parameters although a setting has the name (chat's
+    ``max_tokens`` is the reply's length, as in every chat API, not the token budget)."""
+    settings = cast(SettingsKwargs, {k: v for k, v in kwargs.items() if is_setting(k) and k not in api})
+    extra = {k: v for k, v in kwargs.items() if not is_setting(k) or k in api}
     return settings, extra
 
 

@@ -293,3 +293,52 @@ class VisionChat(ChatCompletion):
 
 
 SPECS = (ChatCompletion(), VisionChat())
+
+
+# ---------------------------------------------------------------------------------------------
+# yes/no questions with the probability of "yes" (filter, join, top_k's LLM ordering)
+
+
+def _bare(token: Any) -> str:
+    return token.strip().strip("\"'`").lower() if isinstance(token, str) else ""
+
+
+def true_probability(logprobs: Any) -> float | None:
+    """P(true) of a JSON boolean reply, from OpenAI ``choices[0].logprobs``: the first ``true`` or
+    ``false`` token, its ``top_logprobs`` (both values when the server lists them) or, failing those,
+    its own probability (the other value taking the rest). None when the answer has no logprobs or no such token.
+
+    >>> import math
+    >>> true_probability({"content": [{"token": "true", "logprob": math.log(0.8),
+    ...     "top_logprobs": [{"token": "true", "logprob": math.log(0.8)}, {"token": "false", "logprob": math.log(0.2)}]}]})
+    0.8
+    """
+    entries = logprobs.get("content") if isinstance(logprobs, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        chosen = _bare(entry.get("token")) if isinstance(entry, dict) else ""
+        if chosen not in ("true", "false"):
+            continue
+        mass = {"true": 0.0, "false": 0.0}
+        for alt in entry.get("top_logprobs") or []:
+            name = _bare(alt.get("token")) if isinstance(alt, dict) else ""
+            if name in mass and isinstance(alt.get("logprob"), (int, float)):
+                mass[name] += math.exp(alt["logprob"])
+        if mass["true"] > 0 and mass["false"] > 0:  # both values listed: their share
+            return mass["true"] / (mass["true"] + mass["false"])
+        if isinstance(entry.get("logprob"), (int, float)):  # the chosen value's own probability
+            p = math.exp(entry["logprob"])
+            return p if chosen == "true" else 1 - p
+        return None
+    return None
+
+
+class ScoredChat(ChatCompletion):
+    """Chat whose result also keeps ``p_true``: the probability of ``true`` in a JSON boolean reply
+    (requested with ``logprobs``; None where the provider returns none). Not a registered task:
+    the methods asking yes/no questions put it in their call."""
+
+    def parse(self, call: Call, answer: Any, items: Sequence[Any]) -> list[Any]:
+        results = super().parse(call, answer, items)
+        choice = answer["choices"][0]
+        results[0]["p_true"] = true_probability(choice.get("logprobs"))
+        return results
