@@ -220,6 +220,12 @@ class SettingsKwargs(TypedDict, total=False):
     """The largest image or audio input, in bytes (default 50 MiB)."""
     max_response_bytes: int
     """The largest answer read from a server, in bytes (default 64 MiB); a larger one is a row error."""
+    max_requests: int | None
+    """A budget of the call: at most this many requests (default None: no limit)."""
+    max_tokens: int | None
+    """A budget of the call: chat's prompt + completion tokens (in ``chat``, the reply's length)."""
+    max_cost: float | None
+    """A budget of the call, in US dollars, where the router lists the model's price."""
     client: Any
     """An ``httpx.AsyncClient`` to send through instead of the built-in connection pool."""
     transport: Any
