@@ -91,9 +91,10 @@ class TranscriptionKwargs(SettingsKwargs, total=False):
 
 class ChatKwargs(SettingsKwargs, total=False):
     """``chat``: the sampling parameters of OpenAI-compatible chat completions (and the common
-    extras of TGI, vLLM and llama.cpp), sent at the root of the body."""
+    extras of TGI, vLLM and llama.cpp), sent at the root of the body. ``max_tokens``, the reply's
+    length, is a key of :class:`SettingsKwargs` already (where it is a token budget; ``chat``
+    sends it to the API)."""
 
-    max_tokens: int
     max_completion_tokens: int
     temperature: float
     top_p: float
