@@ -37,6 +37,10 @@ def classify(col: Any, *, top_k: int | None = 1, model: str | None = None, param
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
         The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **settings
         Settings for this call only, any of :class:`~hf_frame.SettingsKwargs`
         (``max_concurrency=8``, ``cache=False``, ``errors="raise"``, ``provider="local"``...).
@@ -97,6 +101,10 @@ def zero_shot(col: Any, labels: Sequence[str] | None = None, *, multi_label: boo
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
         The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **settings
         Settings for this call only, any of :class:`~hf_frame.SettingsKwargs`
         (``max_concurrency=8``, ``cache=False``, ``errors="raise"``, ``provider="local"``...).
@@ -164,6 +172,10 @@ def ner(col: Any, *, aggregation: str | None = "simple", model: str | None = Non
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
         The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **settings
         Settings for this call only, any of :class:`~hf_frame.SettingsKwargs`
         (``max_concurrency=8``, ``cache=False``, ``errors="raise"``, ``provider="local"``...).
@@ -212,6 +224,10 @@ def qa(question: Any, context: Any, *, top_k: int | None = None, model: str | No
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
         The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **settings
         Settings for this call only, any of :class:`~hf_frame.SettingsKwargs`
         (``max_concurrency=8``, ``cache=False``, ``errors="raise"``, ``provider="local"``...).
@@ -259,6 +275,10 @@ def table_qa(question: Any, table: Any = None, *, model: str | None = None, para
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
         The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **settings
         Settings for this call only, any of :class:`~hf_frame.SettingsKwargs`
         (``max_concurrency=8``, ``cache=False``, ``errors="raise"``, ``provider="local"``...).
@@ -327,6 +347,10 @@ def fill_mask(col: Any, *, top_k: int = 5, model: str | None = None, parameters:
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
         The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **settings
         Settings for this call only, any of :class:`~hf_frame.SettingsKwargs`
         (``max_concurrency=8``, ``cache=False``, ``errors="raise"``, ``provider="local"``...).
@@ -373,6 +397,10 @@ def summarize(col: Any, *, model: str | None = None, parameters: dict | None = N
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
         The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **generation
         Settings for this call (:class:`~hf_frame.SettingsKwargs`), and generation parameters
         sent to the API (``max_length``, ``min_length``, ``num_beams``, ``truncation``...; see :class:`~hf_frame.methods.kwargs.Seq2SeqKwargs`): any keyword that is not a setting.
@@ -418,6 +446,10 @@ def translate(col: Any, *, src_lang: str | None = None, tgt_lang: str | None = N
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
         The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **generation
         Settings for this call (:class:`~hf_frame.SettingsKwargs`), and generation parameters
         sent to the API (``max_length``, ``num_beams``...; see :class:`~hf_frame.methods.kwargs.Seq2SeqKwargs`): any keyword that is not a setting.
@@ -461,6 +493,10 @@ def generate(col: Any, *, return_full_text: bool = False, model: str | None = No
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
         The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **generation
         Settings for this call (:class:`~hf_frame.SettingsKwargs`), and generation parameters
         sent to the API (``max_new_tokens``, ``temperature``, ``top_p``, ``seed``, ``stop``...; see :class:`~hf_frame.methods.kwargs.TextGenerationKwargs`): any keyword that is not a setting.
@@ -505,6 +541,10 @@ def similarity(a: Any, b: Any, *, model: str | None = None, parameters: dict | N
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
         The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **settings
         Settings for this call only, any of :class:`~hf_frame.SettingsKwargs`
         (``max_concurrency=8``, ``cache=False``, ``errors="raise"``, ``provider="local"``...).
