@@ -65,6 +65,10 @@ def classify_image(col: Any, *, top_k: int | None = 1, model: str | None = None,
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
         The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **settings
         Settings for this call only, any of :class:`~hf_frame.SettingsKwargs`
         (``max_concurrency=8``, ``cache=False``, ``errors="raise"``, ``provider="local"``...).
@@ -111,6 +115,10 @@ def classify_audio(col: Any, *, top_k: int | None = 1, model: str | None = None,
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
         The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **settings
         Settings for this call only, any of :class:`~hf_frame.SettingsKwargs`
         (``max_concurrency=8``, ``cache=False``, ``errors="raise"``, ``provider="local"``...).
@@ -161,6 +169,10 @@ def zero_shot_image(col: Any, labels: Sequence[str] | None = None, *, hypothesis
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
         The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **settings
         Settings for this call only, any of :class:`~hf_frame.SettingsKwargs`
         (``max_concurrency=8``, ``cache=False``, ``errors="raise"``, ``provider="local"``...).
@@ -211,6 +223,10 @@ def detect(col: Any, *, threshold: float | None = None, model: str | None = None
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
         The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **settings
         Settings for this call only, any of :class:`~hf_frame.SettingsKwargs`
         (``max_concurrency=8``, ``cache=False``, ``errors="raise"``, ``provider="local"``...).
@@ -260,6 +276,10 @@ def segment(col: Any, *, subtask: str | None = None, threshold: float | None = N
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
         The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **settings
         Settings for this call only, any of :class:`~hf_frame.SettingsKwargs`
         (``max_concurrency=8``, ``cache=False``, ``errors="raise"``, ``provider="local"``...).
@@ -310,6 +330,10 @@ def caption(col: Any, *, model: str | None = None, parameters: dict | None = Non
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
         The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **generation
         Settings for this call (:class:`~hf_frame.SettingsKwargs`), and generation parameters
         sent to the API (``max_new_tokens``, ``num_beams``...; see
@@ -358,6 +382,10 @@ def transcribe(col: Any, *, return_timestamps: bool | str = False, model: str | 
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
         The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **generation
         Settings for this call (:class:`~hf_frame.SettingsKwargs`), and parameters sent to the API
         (``chunk_length_s``, ``generation_parameters``...; see
@@ -419,6 +447,10 @@ def visual_qa(image: Any, question: Any, *, top_k: int | None = 1, model: str | 
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
         The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **settings
         Settings for this call only, any of :class:`~hf_frame.SettingsKwargs`
         (``max_concurrency=8``, ``cache=False``, ``errors="raise"``, ``provider="local"``...).
@@ -470,6 +502,10 @@ def document_qa(image: Any, question: Any, *, top_k: int | None = 1, model: str 
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
         The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **params
         Settings for this call (:class:`~hf_frame.SettingsKwargs`), and the API's document QA
         parameters (``lang``, ``max_answer_len``, ``doc_stride``, ``handle_impossible_answer``...; see
