@@ -108,6 +108,10 @@ def chat(prompt: Any, system: str | None = None, *, images: Any = None, model: s
         Extra fields of the request body, sent as given; they win over the keywords.
     prefix : str, optional
         The output columns' prefix, instead of the prompt column's name (``chat`` for a template).
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **sampling
         Settings for this call (:class:`~hf_frame.SettingsKwargs`: ``endpoint``, ``provider``,
         ``max_concurrency``...), and sampling parameters sent in the body (``max_tokens``,
