@@ -396,6 +396,10 @@ def embed(col: Any, *, chunking: Any = None, pooling: str | None = "mean", api: 
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
         The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **settings
         Settings for this call only, any of :class:`~hf_frame.SettingsKwargs`
         (``max_concurrency=8``, ``cache=False``, ``errors="raise"``, ``provider="local"``...).
@@ -690,6 +694,10 @@ def search(query: str, col: Any, *, k: int = 10, chunking: Any = None, api: str 
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
         Name the score column ``<prefix>_score`` instead of ``score``.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **settings
         Settings for this call only, any of :class:`~hf_frame.SettingsKwargs`
         (``max_concurrency=8``, ``cache=False``, ``errors="raise"``, ``provider="local"``...).
@@ -789,6 +797,10 @@ def rerank(query: str, col: Any, *, top_n: int | None = None, raw_scores: bool =
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
         The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **settings
         Settings for this call only, any of :class:`~hf_frame.SettingsKwargs`
         (``max_concurrency=8``, ``cache=False``, ``errors="raise"``, ``provider="local"``...).
