@@ -80,6 +80,10 @@ def text_to_image(prompt: Any, *, negative_prompt: str | None = None, width: int
     prefix : str, optional
         The output columns' prefix, instead of the prompt column's name (``text_to_image`` for a
         template).
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **params
         Settings for this call (:class:`~hf_frame.SettingsKwargs`), and other text-to-image
         parameters (``scheduler``...; see :class:`~hf_frame.methods.kwargs.TextToImageKwargs`): any
@@ -142,6 +146,10 @@ def image_to_image(image: Any, *, prompt: Any = None, seed: int | str | None = "
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
         The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **params
         Settings for this call (:class:`~hf_frame.SettingsKwargs`), and image-to-image parameters
         (``negative_prompt``, ``guidance_scale``, ``num_inference_steps``, ``target_size``...; see
@@ -191,6 +199,10 @@ def text_to_speech(text: Any, *, seed: int | str | None = "auto", model: str | N
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
         The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **params
         Settings for this call (:class:`~hf_frame.SettingsKwargs`), and text-to-speech parameters
         (``generation_parameters``, a provider's ``voice``...; see
@@ -232,6 +244,10 @@ def audio_to_audio(audio: Any, *, model: str | None = None, parameters: dict | N
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
         The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **settings
         Settings for this call only, any of :class:`~hf_frame.SettingsKwargs`
         (``max_concurrency=8``, ``cache=False``, ``errors="raise"``, ``provider="local"``...).
