@@ -86,6 +86,10 @@ def tabular_classify(columns: Any = None, *, model: str | None = None, parameter
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
         The output columns' prefix, instead of ``tabular_classify``.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **settings
         Settings for this call only, any of :class:`~hf_frame.SettingsKwargs`
         (``max_concurrency=8``, ``cache=False``, ``errors="raise"``, ``provider="local"``...).
@@ -124,6 +128,10 @@ def tabular_regress(columns: Any = None, *, model: str | None = None, parameters
         Extra API parameters, sent as given; they win over the named arguments.
     prefix : str, optional
         The output columns' prefix, instead of ``tabular_regress``.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
     **settings
         Settings for this call only, any of :class:`~hf_frame.SettingsKwargs`
         (``max_concurrency=8``, ``cache=False``, ``errors="raise"``, ``provider="local"``...).
