@@ -15,6 +15,10 @@ from hf_frame.methods import METHODS
 from hf_frame.tasks import TASKS
 from hf_frame.tasks.defaults import DEFAULTS
 
+#: Methods that are no task's own: the task their ``model`` runs (search: embed's; the operators).
+OPERATOR_TASKS = {"search": "feature-extraction", "dedup": "feature-extraction", "cluster": "feature-extraction",
+                  "filter": "chat-completion", "top_k": "chat-completion", "join": "chat-completion",
+                  "agg": "chat-completion"}
 FUNCTIONS = ["configure", "resolve_settings", "cache_info", "clear_cache", "last_run", "usage", "decode_mask",
              "save_media", "media_html"]
 
@@ -41,9 +45,13 @@ def test_numpydoc_sections_and_every_parameter_described(name):
     function = _public(name)
     doc = inspect.getdoc(function)
     _, sections = _sections(doc.splitlines())
-    params = list(inspect.signature(function).parameters)
+    signature = inspect.signature(function).parameters
+    params = list(signature)
     for section in ("returns", "examples") + (("parameters",) if params else ()):
         assert section in sections, (name, section)
+    if name in METHODS:  # the accessors add dry_run before the keywords (adapters.common.accessor_signature)
+        variadic = [p for p in params if signature[p].kind is inspect.Parameter.VAR_KEYWORD]
+        params = [p for p in params if p not in variadic] + ["dry_run"] + variadic
     assert _documented_names(doc) == params, name  # all of them, in the signature's order
     docs = parse_docstring(doc)
     assert set(docs.parameters) == set(params), name  # each with a description
@@ -68,17 +76,16 @@ def test_returns_lists_the_output_columns_with_their_types(name):
     assert docs.outputs, name
     fields = [item[2:].split(" ", 1)[0] for item in docs.outputs]
     assert all("(" in item for item in docs.outputs), name  # every column says its type
-    if name != "search":  # search returns rows plus a score, never an error column
-        assert fields[-1] == "error", name
+    if name not in ("search", "filter", "top_k", "join"):  # rows of the frame, never an error column
+        assert fields[-1].endswith("error"), name
 
 
 def test_the_documented_default_models_are_the_defaults():
     """A docstring naming a default model names the one the method really uses."""
-    method_task: dict[str, str] = {}
+    method_task: dict[str, str] = dict(OPERATOR_TASKS)
     for task in TASKS.values():  # a method's first task is the one it runs without options
         if task.method:
             method_task.setdefault(task.method, task.name)
-    method_task["search"] = method_task["embed"]
     for name, function in METHODS.items():
         default = DEFAULTS[method_task[name]]
         model_doc = parse_docstring(inspect.getdoc(function)).parameters["model"]
@@ -90,7 +97,7 @@ def test_the_documented_default_models_are_the_defaults():
 
 def test_a_local_directory_is_offered_where_provider_local_runs_the_task():
     handlers = pytest.importorskip("hf_frame.backends.local.backend").HANDLERS
-    method_tasks: dict[str, set[str]] = {"search": {"feature-extraction"}}
+    method_tasks: dict[str, set[str]] = {name: {task} for name, task in OPERATOR_TASKS.items()}
     for task in TASKS.values():
         if task.method:
             method_tasks.setdefault(task.method, set()).add(task.name)
@@ -102,7 +109,8 @@ def test_a_local_directory_is_offered_where_provider_local_runs_the_task():
 @pytest.mark.parametrize("module", ["hf_frame.config", "hf_frame.runtime", "hf_frame.methods.text",
                                     "hf_frame.methods.media", "hf_frame.methods.embeddings",
                                     "hf_frame.methods.chat", "hf_frame.methods.generation",
-                                    "hf_frame.methods.tabular", "hf_frame.formats.generated"])
+                                    "hf_frame.methods.tabular", "hf_frame.methods.operators",
+                                    "hf_frame.formats.generated"])
 def test_the_examples_run_or_are_marked_skip(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
