@@ -26,14 +26,17 @@ from hf_frame.adapters import pandas as hf_pandas
 from hf_frame.adapters import polars as hf_polars
 from hf_frame.methods import METHODS
 from hf_frame.methods import kwargs as method_kwargs
+from hf_frame.methods.plan import Plan
 
 ROOT = Path(__file__).resolve().parents[1]
+# What each namespace's methods return: the frame type, or with dry_run=True the call's Plan
+# (an expression is evaluated by polars only: no plan).
 NAMESPACES = [
-    (hf_pandas.DataFrameAccessor, pd.DataFrame, False),
-    (hf_pandas.SeriesAccessor, pd.DataFrame, True),
-    (hf_polars.DataFrameNamespace, pl.DataFrame, False),
-    (hf_polars.LazyFrameNamespace, pl.LazyFrame, False),
-    (hf_polars.SeriesNamespace, pl.DataFrame, True),
+    (hf_pandas.DataFrameAccessor, pd.DataFrame | Plan, False),
+    (hf_pandas.SeriesAccessor, pd.DataFrame | Plan, True),
+    (hf_polars.DataFrameNamespace, pl.DataFrame | Plan, False),
+    (hf_polars.LazyFrameNamespace, pl.LazyFrame | Plan, False),
+    (hf_polars.SeriesNamespace, pl.DataFrame | Plan, True),
     (hf_polars.ExprNamespace, pl.Expr, True),
 ]
 try:  # Dask is optional
@@ -55,20 +58,20 @@ def _signature_hints(function) -> dict[str, typing.Any]:
 
 
 @pytest.mark.parametrize(("owner", "returns"), [
-    (pd.DataFrame({"t": ["a"]}).hf, pd.DataFrame),
-    (pd.Series(["a"], name="t").hf, pd.DataFrame),
-    (pl.DataFrame({"t": ["a"]}).hf, pl.DataFrame),
-    (pl.LazyFrame({"t": ["a"]}).hf, pl.LazyFrame),
-    (pl.Series("t", ["a"]).hf, pl.DataFrame),
+    (pd.DataFrame({"t": ["a"]}).hf, pd.DataFrame | Plan),
+    (pd.Series(["a"], name="t").hf, pd.DataFrame | Plan),
+    (pl.DataFrame({"t": ["a"]}).hf, pl.DataFrame | Plan),
+    (pl.LazyFrame({"t": ["a"]}).hf, pl.LazyFrame | Plan),
+    (pl.Series("t", ["a"]).hf, pl.DataFrame | Plan),
     (pl.col("t").hf, pl.Expr),
     *([(dd.from_pandas(pd.DataFrame({"t": ["a"]}), npartitions=1).hf, dd.DataFrame),
        (dd.from_pandas(pd.Series(["a"], name="t"), npartitions=1).hf, dd.DataFrame)] if dd is not None else []),
 ], ids=NAMESPACE_IDS)
 def test_one_method_per_namespace_returns_its_frame_type(owner, returns):
     method = owner.classify  # a bound method, as a user (or an editor) reaches it
-    assert typing.get_type_hints(method)["return"] is returns
-    assert inspect.signature(method).return_annotation is returns
-    assert typing.get_type_hints(type(owner).embed)["return"] is returns
+    assert typing.get_type_hints(method)["return"] == returns
+    assert inspect.signature(method).return_annotation == returns
+    assert typing.get_type_hints(type(owner).embed)["return"] == returns
 
 
 @pytest.mark.parametrize(("cls", "returns", "fills_input"), NAMESPACES, ids=NAMESPACE_IDS)
@@ -78,7 +81,7 @@ def test_every_accessor_method_has_hints_that_resolve_and_agree_with_its_signatu
         method = getattr(cls, name)
         hints = typing.get_type_hints(method, include_extras=True)  # raises if any annotation does not resolve
         assert hints == _signature_hints(method), name
-        assert hints["return"] is returns, name
+        assert hints["return"] == returns, name
         # the method's own parameters, with the same types, its **keywords written out (PEP 692);
         # the Series / Expr is not a parameter
         expected = typing.get_type_hints(build, include_extras=True)
@@ -88,6 +91,7 @@ def test_every_accessor_method_has_hints_that_resolve_and_agree_with_its_signatu
         expected.update(typing.get_type_hints(keywords, include_extras=True))
         if fills_input:
             del expected[getattr(build, "series_arg", None) or next(iter(inspect.signature(build).parameters))]
+        expected["dry_run"] = bool
         assert {k: v for k, v in hints.items() if k != "return"} == expected, name
         assert list(inspect.signature(method).parameters)[0] == "self"
         assert method.__doc__ == build.__doc__ and method.__name__ == name
@@ -182,6 +186,10 @@ def test_the_generation_dicts_name_every_parameter_the_local_backend_takes():
         variadic = next(p.name for p in inspect.signature(build).parameters.values() if p.kind is p.VAR_KEYWORD)
         assert hints[variadic] == config.Unpack[typed_dict], build.__name__
         assert not set(typing.get_type_hints(typed_dict)) & set(inspect.signature(build).parameters)
+    for name, build in METHODS.items():  # no keyword of the dicts shadows a named parameter
+        variadic = next(p.name for p in inspect.signature(build).parameters.values() if p.kind is p.VAR_KEYWORD)
+        (typed_dict,) = typing.get_args(typing.get_type_hints(build, include_extras=True)[variadic])
+        assert not set(typing.get_type_hints(typed_dict)) & set(inspect.signature(build).parameters), name
 
 
 def test_chat_keywords_never_include_what_chat_refuses():
