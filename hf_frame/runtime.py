@@ -15,8 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
+import contextlib
+import contextvars
+import gc
+import signal
 import threading
-from typing import Any, Awaitable, Callable, Coroutine, TypeVar
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Awaitable, Callable, Coroutine, Iterator, TypeVar
 
 from .cache import Cache, open_cache
 from .config import Settings, SettingsKwargs, Unpack, is_cache_url, resolve_settings
@@ -62,6 +68,10 @@ def get_loop() -> asyncio.AbstractEventLoop:
             ready = threading.Event()
 
             def serve() -> None:
+                # Ctrl-C is for the caller's thread: the loop thread (and the worker threads it
+                # starts, which inherit its mask) never takes SIGINT from the main thread.
+                if hasattr(signal, "pthread_sigmask"):
+                    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
                 asyncio.set_event_loop(loop)
                 loop.call_soon(ready.set)
                 loop.run_forever()
@@ -73,27 +83,151 @@ def get_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
+_POLL = 0.1  # seconds between checks for Ctrl-C while a caller waits for the loop
+_STOP_WAIT = 1.0  # how long an interrupted caller lets the call stop cleanly before raising
+
+
 def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` on the shared loop and wait for its result (from any thread but the loop's).
 
-    KeyboardInterrupt while waiting cancels the coroutine, so an interrupted notebook cell
-    stops sending; results that already arrived are cached.
+    Ctrl-C (KeyboardInterrupt, Jupyter's interrupt) while waiting cancels the coroutine: sending
+    stops, requests in flight are cancelled, the answers that already arrived are cached, and
+    the KeyboardInterrupt is raised within a second. (The wait wakes up every 0.1 s to let
+    Python run its signal handlers: a blocked lock wait does not see a signal another thread
+    received.)
     """
     loop = get_loop()
     if threading.current_thread() is _thread:
         raise RuntimeError("hf_frame.runtime.run() called from the runner loop itself; await instead")
-    future = asyncio.run_coroutine_threadsafe(coro, loop)
+    stopped = threading.Event()
+
+    async def guarded() -> T:
+        try:
+            return await coro
+        finally:
+            stopped.set()
+
+    future = asyncio.run_coroutine_threadsafe(guarded(), loop)
     try:
-        return future.result()
+        while True:
+            try:
+                return future.result(timeout=_POLL)
+            except concurrent.futures.TimeoutError:
+                continue
     except BaseException:
         future.cancel()
+        stopped.wait(_STOP_WAIT)  # cancelled requests closed, answers so far queued for the cache
         raise
 
 
 # ---------------------------------------------------------------------------------------------
-# in-flight requests: key -> future of (result, error), for requests being sent right now by any
-# call. Only touched on the loop thread, so it needs no lock.
-inflight: dict[str, asyncio.Future] = {}
+# in-flight requests: key -> the engine's sender that is sending it right now, for any call (a
+# call that needs the same input waits for that sender's answer). Only touched on the loop
+# thread, so it needs no lock.
+inflight: dict[str, Any] = {}
+
+
+# ---------------------------------------------------------------------------------------------
+# bulk work without the cyclic garbage collector
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_was_enabled = False
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a block creates many objects at once.
+
+    Decoding 100,000 cached answers creates ~300,000 lists and dicts; the collector, triggered
+    every 700 allocations, then dominates (measured: bulk ``json.loads`` of 100,000 answers
+    3.5x faster with it paused). Nothing made meanwhile is garbage, so nothing is lost; pauses
+    from several threads nest, and the collector's previous state is restored after the last.
+    """
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
+
+
+# ---------------------------------------------------------------------------------------------
+# per-call meters: what the requests of one call cost, counted where they happen
+
+
+@dataclass
+class Meter:
+    """Counts of one engine call, filled by the layers below it (every HTTP attempt counts)."""
+
+    requests: int = 0  # attempts sent, retries and re-asks included
+
+
+_meter: contextvars.ContextVar[Meter | None] = contextvars.ContextVar("hf_frame_meter", default=None)
+# The work slot (see :class:`Permit`) the current task holds, if any.
+_permit: contextvars.ContextVar[Permit | None] = contextvars.ContextVar("hf_frame_permit", default=None)
+
+
+def use_meter(meter: Meter) -> contextvars.Token:
+    """Count the requests of the current task (and the tasks it starts) on ``meter``."""
+    return _meter.set(meter)
+
+
+def count_request() -> None:
+    """One request attempt is about to be sent (called by the backends)."""
+    meter = _meter.get()
+    if meter is not None:
+        meter.requests += 1
+
+
+class Permit:
+    """One of a call's ``max_concurrency`` work slots, held by one of its workers.
+
+    A worker holds it while it builds and sends a request; a retry wait gives it back
+    (:func:`slot_released`) so another batch can go out meanwhile, and takes it again after.
+    """
+
+    __slots__ = ("_gate", "held")
+
+    def __init__(self, gate: asyncio.Semaphore) -> None:
+        self._gate, self.held = gate, False
+
+    async def acquire(self) -> None:
+        if not self.held:
+            await self._gate.acquire()
+            self.held = True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self._gate.release()
+
+
+def hold(permit: Permit) -> None:
+    """Mark ``permit`` as the work slot of the current task."""
+    _permit.set(permit)
+
+
+@contextlib.asynccontextmanager
+async def slot_released() -> AsyncIterator[None]:
+    """Around a wait (a retry backoff): the current task's work slot is free meanwhile.
+
+    If the wait is interrupted (the call is cancelled), the slot is not taken again.
+    """
+    permit = _permit.get()
+    if permit is None or not permit.held:
+        yield
+        return
+    permit.release()
+    yield
+    await permit.acquire()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -83,6 +83,7 @@ def _restore(server: FakeHub) -> None:
     server.providers.queue_polls = 1
     server.providers.prediction_polls = 1
     server.providers.task_polls = 1
+    server.capacity = None
 
 
 @pytest.fixture(autouse=True)

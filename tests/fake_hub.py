@@ -982,6 +982,7 @@ class FakeHub:
         self.logprobs = True  # chat answers carry logprobs when the body asks (False: like providers that ignore it)
         self.requests: list[RequestRecord] = []
         self.providers = FakeProviders(answers)  # the Hub API and the Inference Providers' routes
+        self.capacity: int | None = None  # answer 429 (no Retry-After, as TEI) above this many at once
         self.in_flight = 0  # requests being answered now
         self.max_in_flight = 0  # the most answered at once since the last reset()
         self.last_request_at = 0.0  # time.monotonic() of the latest request received
@@ -1182,6 +1183,8 @@ class FakeHub:
             status, value = self.providers.model_info(request.path)
             return _json_response(value, status)
         record = self._record(request, body)
+        if self.capacity is not None and self.in_flight >= self.capacity:
+            return _json_response({"error": "Model is overloaded", "error_type": "overloaded"}, status=429)
         self.in_flight += 1  # only touched on the loop thread
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:

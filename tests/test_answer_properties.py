@@ -23,12 +23,20 @@ from test_media_tasks import png_bytes, wav_bytes
 
 from hf_frame import methods, runtime
 from hf_frame.core import engine
+from hf_frame.formats import media
 from hf_frame.tasks import TASKS
 
 IMAGE, AUDIO = png_bytes(7), wav_bytes()
 _counter = itertools.count()
+CHAT_SCHEMA = {"label": str, "n": int}
+CHAT_ANSWER = answers.chat_completion("m", [{"role": "user", "content": "hi"}],
+                                      {"type": "json_object", "value": {"type": "object", "properties": {
+                                          "label": {"type": "string"}, "n": {"type": "integer"}}}})
+TABLE = {"c0": [1.5, 2.5], "c1": ["x", "y"]}
 
-# task -> (method, positional arguments, keyword arguments, the input columns for two rows, a valid answer)
+# task -> (method, positional arguments, keyword arguments, the input columns for two rows, a valid answer).
+# The input columns: a number of text columns, a kind ("image", "audio", "text", "numbers", "shared
+# source") or a tuple of kinds, one column each. A valid answer of bytes is a file answer, sent as is.
 RECIPES = {
     "text-classification": ("classify", ("c0",), {"top_k": None}, 1, [answers.classify("x")]),
     "zero-shot-classification": ("zero_shot", ("c0",), {"labels": ["a", "b"]}, 1, answers.zero_shot("x", ["a", "b"])),
@@ -44,10 +52,9 @@ RECIPES = {
     "feature-extraction": ("embed", ("c0",), {}, 1, [answers.vector("a", 8), answers.vector("b", 8)]),
     "text-ranking": ("rerank", ("query", "c0"), {"endpoint": "http://127.0.0.1:9"}, 1,
                      [{"index": 1, "score": 0.5}, {"index": 0, "score": 0.25}]),
-    "chat-completion": ("chat", ("c0",), {"json_schema": {"label": str, "n": int}}, 1,
-                        answers.chat_completion("m", [{"role": "user", "content": "hi"}],
-                                                {"type": "json_object", "value": {"type": "object", "properties": {
-                                                    "label": {"type": "string"}, "n": {"type": "integer"}}}})),
+    "chat-completion": ("chat", ("c0",), {"json_schema": CHAT_SCHEMA}, 1, CHAT_ANSWER),
+    "image-text-to-text": ("chat", ("c0",), {"images": "c1", "json_schema": CHAT_SCHEMA}, ("text", "image"),
+                           CHAT_ANSWER),
     "image-classification": ("classify_image", ("c0",), {"top_k": None}, "image", answers.image_classify(IMAGE)),
     "zero-shot-image-classification": ("zero_shot_image", ("c0",), {"labels": ["cat", "dog"]}, "image",
                                        answers.zero_shot_image(IMAGE, ["cat", "dog"])),
@@ -57,13 +64,26 @@ RECIPES = {
     "automatic-speech-recognition": ("transcribe", ("c0",), {"return_timestamps": True}, "audio",
                                      answers.transcribe(AUDIO, return_timestamps=True)),
     "audio-classification": ("classify_audio", ("c0",), {"top_k": None}, "audio", answers.audio_classify(AUDIO)),
+    "visual-question-answering": ("visual_qa", ("c0", "c1"), {"top_k": None}, ("image", "text"),
+                                  answers.visual_qa(IMAGE, "What is it?")),
+    "document-question-answering": ("document_qa", ("c0", "c1"), {"top_k": 2}, ("image", "text"),
+                                    answers.document_qa(IMAGE, "What is the total?", 3)),
+    "text-to-image": ("text_to_image", ("c0",), {}, 1, IMAGE),
+    "image-to-image": ("image_to_image", ("c0",), {"prompt": "c1"}, ("image", "text"), IMAGE),
+    "text-to-speech": ("text_to_speech", ("c0",), {}, 1, AUDIO),
+    "audio-to-audio": ("audio_to_audio", ("c0",), {}, "audio", answers.audio_to_audio(AUDIO)),
+    "tabular-classification": ("tabular_classify", (["c0", "c1"],), {}, ("numbers", "text"),
+                               answers.tabular("tabular-classification", TABLE)),
+    "tabular-regression": ("tabular_regress", (["c0", "c1"],), {}, ("numbers", "text"),
+                           answers.tabular("tabular-regression", TABLE)),
 }
 
 FIELDS = ["label", "score", "labels", "scores", "entity_group", "entity", "word", "start", "end", "answer",
           "cells", "coordinates", "aggregator", "sequence", "token_str", "token", "summary_text",
           "translation_text", "generated_text", "data", "embedding", "index", "relevance_score", "results",
           "box", "xmin", "ymin", "xmax", "ymax", "mask", "text", "chunks", "timestamp", "choices", "message",
-          "content", "usage", "finish_reason", "prompt_tokens", "completion_tokens", "tool_calls"]
+          "content", "usage", "finish_reason", "prompt_tokens", "completion_tokens", "tool_calls", "blob",
+          "content-type", "content_type", "predictions"]
 
 leaves = (st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=True, allow_infinity=True)
           | st.text(max_size=8) | st.sampled_from(["", "data:image/png;base64,AAAA", '{"label": "x", "n": 1}']))
@@ -75,6 +95,9 @@ json_values = st.recursive(
 
 def near(value):
     """A valid answer with any of its parts (or none) replaced by something else."""
+    if isinstance(value, bytes):  # a file: cut short, another kind of file, any bytes, or JSON
+        cut = st.integers(0, len(value) - 1).map(lambda n: value[:n])
+        return st.just(value) | cut | st.sampled_from([IMAGE, AUDIO]) | st.binary(max_size=24) | leaves
     if isinstance(value, dict):
         same = st.fixed_dictionaries({k: near(v) for k, v in value.items()})
     elif isinstance(value, list):
@@ -93,7 +116,13 @@ def test_every_task_has_a_recipe():
 
 
 def columns_for(kind) -> list[list]:
+    if isinstance(kind, tuple):
+        return [column for one in kind for column in columns_for(one)]
     n = next(_counter)  # fresh inputs for every example: nothing comes from an earlier example's cache
+    if kind == "text":
+        return [[f"input {n} a", f"input {n} b"]]
+    if kind == "numbers":
+        return [[n + 0.5, n + 1.5]]
     if kind == "image":
         return [[png_bytes(1000 + 2 * n), png_bytes(1001 + 2 * n)]]
     if kind == "audio":
@@ -105,10 +134,13 @@ def columns_for(kind) -> list[list]:
 
 def run_with_answer(task: str, answer):
     method, args, kwargs, kind, _ = RECIPES[task]
-    body = json.dumps(answer).encode()  # NaN and Infinity as Python writes them: the decoder takes them
+    if isinstance(answer, bytes):  # a file answer, labelled as what it sniffs as
+        body, content_type = answer, media.sniff(answer) or "application/octet-stream"
+    else:  # NaN and Infinity as Python writes them: the decoder takes them
+        body, content_type = json.dumps(answer).encode(), "application/json"
 
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=body, headers={"content-type": "application/json"})
+        return httpx.Response(200, content=body, headers={"content-type": content_type})
 
     job = getattr(methods, method)(*args, **kwargs, base_url="http://127.0.0.1:9", max_retries=0, cache="memory",
                                    transport=httpx.MockTransport(handler), errors="ignore", progress=False)
@@ -150,3 +182,23 @@ def test_nan_and_infinity_scores_are_values_not_crashes():
     job, columns = run_with_answer("text-classification", [[{"label": "A", "score": math.nan}]])
     out = job.run(columns)
     assert out.field("label").to_pylist() == ["A", "A"]
+
+
+@pytest.mark.parametrize("task", sorted(RECIPES))
+def test_every_recipe_answer_gives_a_value_for_every_row(task):
+    """A recipe's valid answer is valid: the property test reaches the parsers' success paths."""
+    job, columns = run_with_answer(task, RECIPES[task][4])
+    rows = list(zip(*columns))
+    for call in job.calls:
+        outcome = engine.run(call, rows)
+        assert outcome.errors == [None] * len(rows) and all(r is not None for r in outcome.results)
+
+
+@pytest.mark.parametrize("blob", ["", "!!", "AAAA", "data:image/png;base64,AAAA"])
+def test_a_separated_sound_that_is_not_audio_is_a_row_error_and_not_cached(blob):
+    good = answers.audio_to_audio(AUDIO)[0]
+    job, columns = run_with_answer("audio-to-audio", [good, {**good, "blob": blob}])
+    outcome = engine.run(job.calls[0], list(zip(*columns)))
+    assert outcome.results == [None, None]
+    assert all("sound 1" in error for error in outcome.errors)
+    assert runtime.get_cache(job.calls[0].settings).get_many(outcome.row_keys) == {}

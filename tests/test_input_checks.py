@@ -100,8 +100,11 @@ COUNT_ARGUMENTS = sorted(
 
 def _method_call(name: str, arg: str, value):
     df = pd.DataFrame({"t": ["x <mask>"], "c": ["context"]})
-    positional = {"qa": ("Who?", "c"), "search": ("query", "t"), "rerank": ("query", "t")}.get(name, ("t",))
-    return getattr(df.hf, name)(*positional, **{arg: value})
+    positional = {"qa": ("Who?", "c"), "search": ("query", "t"), "rerank": ("query", "t"),
+                  "visual_qa": ("t", "What is it?"), "document_qa": ("t", "What is it?"),
+                  "top_k": ("query",), "join": (df, "Do {left.t} and {right.t} match?")}.get(name, ("t",))
+    keywords = {"top_k": {"col": "t"}}.get(name, {})
+    return getattr(df.hf, name)(*positional, **keywords, **{arg: value})
 
 
 def test_every_count_argument_goes_through_the_one_validator():

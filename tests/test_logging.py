@@ -48,7 +48,7 @@ def test_retries_are_logged_at_debug_and_the_token_never(hf, caplog):
     assert any("HTTP 503" in m and "retrying in 0.01 s" in m and "***" in m for m in retries), retries
     summary = _messages(caplog, "hf_frame.methods.job", logging.INFO)
     assert len(summary) == 1
-    assert summary[0].startswith("classify: 2 rows, 2 unique, 0 cached, 2 requests, 0 failed in ")
+    assert summary[0].startswith("classify: 2 rows, 2 unique, 0 cached, 4 requests, 0 failed in ")  # every HTTP attempt: 2 retries
     assert "'distilbert/distilbert-base-uncased-finetuned-sst-2-english'" in summary[0]
 
 
@@ -57,7 +57,8 @@ def test_giving_up_is_logged_and_the_summary_counts_the_failure(hf, caplog):
     with caplog.at_level(logging.DEBUG), pytest.warns(hf_frame.RowErrorWarning):
         pd.DataFrame({"t": ["good", "broken"]}).hf.classify("t", max_retries=2)
     assert any("giving up after 3 attempts: HTTP 500" in m for m in _messages(caplog, "hf_frame.backends.remote.http", logging.DEBUG))
-    assert "2 rows, 2 unique, 0 cached, 1 requests, 1 failed" in _messages(caplog, "hf_frame.methods.job", logging.INFO)[0]
+    # requests counts every HTTP attempt: 1 for "good", 3 for "broken"
+    assert "2 rows, 2 unique, 0 cached, 4 requests, 1 failed" in _messages(caplog, "hf_frame.methods.job", logging.INFO)[0]
 
 
 def test_a_retry_after_that_is_no_number_nor_date_falls_back_to_backoff(hf, caplog):

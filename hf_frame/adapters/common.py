@@ -22,13 +22,16 @@ import numpy as np
 import pyarrow as pa
 
 from ..config import Unpack
+from ..core.columns import Repeat
 from ..methods import ERROR_FIELD, FRAME, METHODS, Job, table_to_dict
 from ..methods.plan import Plan
 
 
 @dataclass
 class ResolvedInputs:
-    """Per input: its values (one per row), its column name (None for a literal), literal or not."""
+    """Per input: its column (one value per row: a Series, an Arrow array, a list, or a
+    :class:`~hf_frame.core.columns.Repeat` for a literal), its column name (None for a literal),
+    literal or not."""
 
     columns: list[Sequence[Any]]
     names: list[str | None]
@@ -54,7 +57,7 @@ def resolve_inputs(job: Job, *, n_rows: int, columns: Sequence[str], get_column:
         elif _is_column(value, columns):
             out.columns.append(get_column(value)), out.names.append(str(value)), out.literal.append(False)
         elif inp.literal_ok and not isinstance(value, (list, tuple, dict, set)):
-            out.columns.append([value] * n_rows), out.names.append(None), out.literal.append(True)
+            out.columns.append(Repeat(value, n_rows)), out.names.append(None), out.literal.append(True)
         elif isinstance(value, (list, tuple, set)):
             raise TypeError(f"{job.method}: {inp.arg} takes one column name, got {type(value).__name__} {value!r}; "
                             "call the method once per column")

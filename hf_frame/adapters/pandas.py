@@ -23,8 +23,9 @@ from . import common
 
 
 def _as_values(value: Any):
+    # The Series itself: the engine factorizes it (Arrow-backed columns without a Python object per row).
     if isinstance(value, pd.Series):
-        return (None if value.name is None else str(value.name)), value.tolist()
+        return (None if value.name is None else str(value.name)), value
     return None
 
 
@@ -48,10 +49,10 @@ def run_job_on_frame(job: Job, df: pd.DataFrame) -> pd.DataFrame:
         return _select_rows(job, df)
     job = job.for_frame(list(df.columns))
     resolved = common.resolve_inputs(job, n_rows=len(df), columns=list(df.columns),
-                                     get_column=lambda c: _column(job, df, c).tolist(), as_values=_as_values)
+                                     get_column=lambda c: _column(job, df, c), as_values=_as_values)
     job = common.bind_frame_table(job, df, resolved)
     names = job.output_names(resolved.names, [str(c) for c in df.columns])
-    result = job.run(job.arrange(resolved.columns, resolved.literal), labels=df.index.tolist(),
+    result = job.run(job.arrange(resolved.columns, resolved.literal), labels=df.index,
                      error_column=names["error"], input_names=common.input_names(job, resolved))
     out = df.copy(deep=False)
     for i, field in enumerate(result.type):
@@ -67,7 +68,7 @@ def run_job_on_series(job: Job, series: pd.Series) -> pd.DataFrame:
     resolved = common.resolve_inputs(job, n_rows=len(series), columns=[], get_column=lambda c: [], as_values=_as_values)
     job = common.bind_frame_table(job, frame, resolved)
     names = common.input_names(job, resolved)
-    result = job.run(job.arrange(resolved.columns, resolved.literal), labels=series.index.tolist(),
+    result = job.run(job.arrange(resolved.columns, resolved.literal), labels=series.index,
                      error_column="error", input_names=names)
     return pd.DataFrame({f.name: _to_pandas(result.field(i), series.index) for i, f in enumerate(result.type)},
                         index=series.index)

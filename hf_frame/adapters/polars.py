@@ -35,6 +35,7 @@ from typing import Any, Sequence
 import polars as pl
 import pyarrow as pa
 
+from ..core.columns import Repeat
 from ..errors import HFFrameError
 from ..methods import FRAME, METHODS, Input, Job
 from . import common
@@ -101,8 +102,9 @@ def _expr_name(expr: pl.Expr) -> str | None:
 
 
 def _as_values(value: Any):
+    # The Series itself: the engine factorizes its Arrow data (no Python object per row).
     if isinstance(value, pl.Series):
-        return (value.name or None), value.to_list()
+        return (value.name or None), value
     if isinstance(value, _Evaluated):
         return value.name, value.values
     return None
@@ -117,27 +119,22 @@ def _evaluate_exprs(job: Job, frame: pl.DataFrame) -> Job:
         if isinstance(inp.value, pl.Expr):
             series = frame.select(inp.value).to_series()
             literal = _is_literal(inp.value) or (series.len() == 1 and frame.height != 1)
-            values = series.to_list()
+            values = series
             if literal and len(values) == 1:
-                values = values * frame.height
+                values = Repeat(series[0], frame.height)
             name = None if literal else _expr_name(inp.value)
             inp = dataclasses.replace(inp, value=_Evaluated(name, values, literal))
         inputs.append(inp)
     return dataclasses.replace(job, inputs=inputs)
 
 
-def _as_series(value: Any):
-    if isinstance(value, pl.Series):
-        return (value.name or None), value
-    return _as_values(value)
-
-
 def _resolve_eager(job: Job, frame: pl.DataFrame, columns: Sequence[str],
-                   as_series: bool = False) -> tuple[Job, common.ResolvedInputs]:
+                   as_series: bool = True) -> tuple[Job, common.ResolvedInputs]:
+    """The job's inputs as polars Series (the engine factorizes their Arrow data; ``as_series`` is
+    kept for the row-selecting jobs, which also take Series)."""
     job = _evaluate_exprs(job, frame)
-    get = (lambda c: frame.get_column(c)) if as_series else (lambda c: frame.get_column(c).to_list())
-    resolved = common.resolve_inputs(job, n_rows=frame.height, columns=list(columns), get_column=get,
-                                     as_values=_as_series if as_series else _as_values)
+    resolved = common.resolve_inputs(job, n_rows=frame.height, columns=list(columns), get_column=frame.get_column,
+                                     as_values=_as_values)
     for i, inp in enumerate(job.inputs):
         if isinstance(inp.value, _Evaluated) and inp.value.literal:
             resolved.names[i], resolved.literal[i] = None, True
@@ -290,16 +287,16 @@ class _Node:
         out = common.ResolvedInputs([], [], [])
         for inp, slot in zip(self.job.inputs, self.slots):
             if slot.kind == "literal":
-                out.columns.append([slot.value] * n), out.names.append(None), out.literal.append(True)
+                out.columns.append(Repeat(slot.value, n)), out.names.append(None), out.literal.append(True)
                 continue
             series = fields[slot.index] if slot.kind == "field" else inputs[slot.index]
             literal = slot.literal or (series.len() == 1 and n != 1)
-            values = series.to_list()
+            values = series
             if len(values) != n:
                 if len(values) != 1:
                     raise ValueError(f"{self.job.method}: {inp.arg} has {len(values)} values "
                                      f"but the batch has {n} rows")
-                values = values * n
+                values = Repeat(series[0], n)
             out.columns.append(values), out.names.append(None if literal else (series.name or None))
             out.literal.append(literal)
         result = _run(self.job, out, labels=None, error_column=self.error_column)

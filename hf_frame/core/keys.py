@@ -10,7 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Sequence
 from typing import Any
+
+# json.dumps(text, ensure_ascii=False) of a str, without the encoder's per-call set-up.
+_encode_text = json.encoder.encode_basestring
 
 KEY_VERSION = 1
 
@@ -51,6 +55,20 @@ class KeyMaker:
         digest = self._base.copy()
         digest.update(canonical_json(item).encode())
         return digest.hexdigest()
+
+    def keys(self, items: Sequence[Any]) -> list[str]:
+        """The keys of many items (equal to ``[self.key(i) for i in items]``, faster for texts)."""
+        copy, encode_text, key = self._base.copy, _encode_text, self.key
+        out = []
+        append = out.append
+        for item in items:
+            if type(item) is str:
+                digest = copy()
+                digest.update(encode_text(item).encode())
+                append(digest.hexdigest())
+            else:
+                append(key(item))
+        return out
 
 
 def request_key(*, task: str, model: str | None, route: str, parameters: Any, item: Any) -> str:

@@ -56,13 +56,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
-import httpx
-
 from ..errors import MediaError
 from .cells import is_missing, is_pil_image
 from .wire import decode_base64, decode_data_uri, encode_base64, is_seekable
 
 if TYPE_CHECKING:  # pragma: no cover
+    import httpx
     import numpy
 
 __all__ = [
@@ -318,6 +317,8 @@ class UrlFetcher:
             self._cached_total -= len(evicted)
 
     async def _download(self, url: str) -> bytes:
+        import httpx  # here, not at import: a call that downloads nothing never loads it
+
         shown = _display_url(url)
         try:
             request = self.client.build_request("GET", url, timeout=self.timeout)

@@ -26,6 +26,8 @@ import math
 import threading
 from typing import Any, Sequence
 
+import numpy as np
+
 from ..core import engine
 from ..errors import BudgetExceeded
 from ..tasks.base import Call
@@ -205,16 +207,18 @@ def _binding(meter: Meter, per_request: dict[str, float]) -> str:
 
 def _merge(n: int, parts: list[tuple[list[int], engine.Outcome]]) -> engine.Outcome:
     """The outcomes of the waves as one outcome over all ``n`` rows."""
-    out = engine.Outcome(results=[None] * n, errors=[None] * n, row_keys=[None] * n)
+    rows = np.arange(n, dtype=np.int64)  # one slot per row
+    out = engine.Outcome(codes=rows, slot_results=[None] * n, slot_errors=[None] * n, value_slots=rows,
+                         slot_keys=[None] * n)
     for positions, o in parts:
+        results, errors, keys_ = o.results, o.errors, o.row_keys
         for j, i in enumerate(positions):
-            out.results[i], out.errors[i] = o.results[j], o.errors[j]
-            out.row_keys[i] = o.row_keys[j] if j < len(o.row_keys) else None
+            out.slot_results[i], out.slot_errors[i], out.slot_keys[i] = results[j], errors[j], keys_[j]
         out.rows += o.rows
         out.unique += o.unique
         out.cached += o.cached
         out.requests += o.requests
-        out.fresh_keys |= o.fresh_keys
+        out.answers += o.answers
         for name, count in o.usage.items():
             out.usage[name] = out.usage.get(name, 0) + count
         out.provider = o.provider or out.provider

@@ -21,6 +21,8 @@ import pyarrow as pa
 from .. import runtime
 from ..backends.remote import providers
 from ..config import Settings, SettingsKwargs, is_setting, resolve_settings
+from ..core import columns as columns_
+from ..core import engine
 from ..errors import RowErrors, RowErrorWarning, user_stacklevel
 from ..formats.prompting import PromptTemplate, is_template
 from ..tasks import TASKS, Call
@@ -150,37 +152,81 @@ class Job:
 
     def run(self, columns: Sequence[Sequence[Any]], *, labels: Sequence[Any] | None = None,
             error_column: str = ERROR_FIELD, input_names: Sequence[str] = ()) -> pa.StructArray:
-        """Compute every row. ``columns`` has one equal-length value list per input.
+        """Compute every row. ``columns`` has one equal-length column per input (an Arrow array, a
+        pandas or polars Series, a numpy array, a list, or a :class:`~hf_frame.core.columns.Repeat`).
 
-        ``labels`` (row labels) and ``input_names`` (column names) only make messages precise.
+        The inputs are factorized once; the output is built once per distinct input and expanded
+        to the rows with one ``take``. ``labels`` (row labels, any positional sequence such as a
+        pandas Index) and ``input_names`` (column names) only make messages precise.
         """
         started = time.perf_counter()
         passes = self.passes(columns, labels, input_names)
         calls = [call for _, call, _, _ in passes]
-        rows = passes[0][2]
-        outcomes = [budget.run(self, call, rows, labels) for call in calls]
-        if len(outcomes) == 1:
-            results, errors = outcomes[0].results, outcomes[0].errors
+        task = self.call.task
+        if budget.meter_of(self).active:
+            # A budget: each pass goes out in waves the plan counted, row by row (methods.budget).
+            rows = passes[0][2]
+            outcomes = [budget.run(self, call, rows, labels) for call in calls]
+            if len(outcomes) == 1:
+                results, errors = outcomes[0].results, outcomes[0].errors
+            else:
+                errors = [next((o.errors[i] for o in outcomes if o.errors[i]), None) for i in range(len(rows))]
+                results = [None if errors[i] or outcomes[0].results[i] is None
+                           else self.merge([o.results[i] for o in outcomes]) for i in range(len(rows))]
+            data = task.build_array(self.call, results)
+            error_array = pa.array(errors, type=pa.string())
+            built = 0.0
         else:
-            errors = [next((o.errors[i] for o in outcomes if o.errors[i]), None) for i in range(len(rows))]
-            results = [None if errors[i] or outcomes[0].results[i] is None
-                       else self.merge([o.results[i] for o in outcomes]) for i in range(len(rows))]
+            # Unique-first: the engine works on distinct inputs; one take expands them to rows.
+            inputs = columns_.factorize(list(columns), keep_missing=task.keeps_missing_cells)
+            if len(calls) == 1:  # results are built into Arrow as they arrive
+                [outcome] = outcomes = [engine.run_factorized(
+                    calls[0], inputs, labels, build=lambda results: task.build_array(self.call, results))]
+                building = time.perf_counter()
+                data, slot_errors, codes = outcome.slot_array, outcome.slot_errors, outcome.codes
+            else:  # several calls: their results are merged per distinct input first
+                outcomes = [engine.run_factorized(call, inputs, labels) for call in calls]
+                building = time.perf_counter()
+                results, slot_errors = self._merge(outcomes, inputs.count)
+                codes = inputs.codes
+                with runtime.gc_paused():  # to_row makes a dict per distinct input
+                    data = task.build_array(self.call, results)
+            data = columns_.expand(data, codes)
+            error_array = columns_.expand(pa.array(slot_errors, type=pa.string()), codes)
+            built = time.perf_counter() - building
+        failed = len(error_array) - error_array.null_count
+        seconds = {name: sum(o.seconds.get(name, 0.0) for o in outcomes) for name in ("prepare", "cache", "network")}
+        seconds["build"] = built + sum(o.seconds.get("build", 0.0) for o in outcomes)
         stats = dict(method=self.method, rows=outcomes[0].rows, unique=outcomes[0].unique,
                      cached=sum(o.cached for o in outcomes), requests=sum(o.requests for o in outcomes),
-                     failed=sum(e is not None for e in errors))
+                     answers=sum(o.answers for o in outcomes), failed=failed,
+                     seconds={k: round(v, 4) for k, v in seconds.items()})
         provider = next((o.provider for o in outcomes if o.provider), None)
         if provider:
             stats["provider"] = provider
         # token counts and cost of the answers received now: cached and shared rows cost 0
         stats.update(budget.usage_stats(list(zip(calls, outcomes))))
         runtime.record_run(stats)
-        data = self.call.task.build_array(self.call, results)
         self.log_summary(started)
-        self._report(errors, labels, error_column)
+        if failed:
+            self._report(error_array, labels, error_column)
         # flatten() (unlike field()) turns null rows into null children, whatever the children held.
-        arrays = data.flatten() + [pa.array(errors, type=pa.string())]
+        arrays = data.flatten() + [error_array]
         fields = list(data.type) + [pa.field(ERROR_FIELD, pa.string())]
         return pa.StructArray.from_arrays(arrays, fields=fields)
+
+    def _merge(self, outcomes: list[engine.Outcome], count: int) -> tuple[list[Any], list[str | None]]:
+        """One result per distinct input from several calls (``merge``), the first error wins."""
+        slots = [o.value_slots.tolist() for o in outcomes]
+        results: list[Any] = [None] * count
+        errors: list[str | None] = [None] * count
+        for j in range(count):
+            parts = [(o.slot_results[s[j]], o.slot_errors[s[j]]) if s[j] >= 0 else (None, None)
+                     for o, s in zip(outcomes, slots)]
+            errors[j] = next((e for _, e in parts if e), None)
+            if errors[j] is None and parts[0][0] is not None:
+                results[j] = self.merge([r for r, _ in parts])
+        return results, errors
 
     def select(self, columns: Sequence[Sequence[Any]], *, labels: Sequence[Any] | None = None,
                error_column: str = ERROR_FIELD, input_names: Sequence[str] = (),
@@ -228,8 +274,15 @@ class Job:
                         self.method, run.get("rows"), run.get("unique"), run.get("cached"), run.get("requests"),
                         run.get("failed"), time.perf_counter() - started, self.call.model, self.settings.provider)
 
-    def _report(self, errors: list[str | None], labels, error_column: str) -> None:
-        failed = {(labels[i] if labels is not None else i): e for i, e in enumerate(errors) if e is not None}
+    def _report(self, errors: Sequence[str | None] | pa.Array, labels, error_column: str) -> None:
+        if isinstance(errors, pa.Array):  # only the failed rows reach Python
+            rows = np.flatnonzero(errors.is_valid().to_numpy(zero_copy_only=False))
+            messages = errors.take(pa.array(rows, type=pa.int64())).to_pylist()
+        else:
+            rows = [i for i, e in enumerate(errors) if e is not None]
+            messages = [errors[i] for i in rows]
+        rows = rows.tolist() if isinstance(rows, np.ndarray) else rows
+        failed = {(labels[i] if labels is not None else i): e for i, e in zip(rows, messages)}
         if not failed or self.settings.errors == "ignore":
             return
         if self.settings.errors == "raise":

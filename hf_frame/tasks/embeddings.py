@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from ..backends.remote import endpoints
 from ..formats.wire import decode_base64
-from .base import Call, Task, drop_none
+from .base import UNREADABLE, Call, Task, drop_none
 from .defaults import default_model
 
 APIS = ("hf", "tei", "openai")
@@ -273,6 +273,13 @@ class FeatureExtraction(Task):
 
     def decode(self, data):
         return np.frombuffer(data, dtype="<f4")
+
+    def decode_many(self, datas):
+        """Vectors of one size: views of one buffer (one copy of all the bytes, no per-value array set-up)."""
+        size = len(datas[0]) if datas else 0
+        if not size or size % 4 or any(len(d) != size for d in datas):
+            return [self.decode(d) if len(d) % 4 == 0 else UNREADABLE for d in datas]
+        return list(np.frombuffer(b"".join(datas), dtype="<f4").reshape(len(datas), size // 4))
 
 
 RERANK_APIS = ("tei", "cohere")

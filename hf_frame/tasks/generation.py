@@ -154,7 +154,8 @@ AUDIO_OUTPUT = pa.struct([("label", pa.string()), ("audio", pa.binary()), ("cont
 
 class AudioToAudio(MediaTask):
     """A sound per row; ``outputs``: one ``{label, audio, content_type}`` per sound the model
-    made (source separation gives one per speaker, enhancement one)."""
+    made (source separation gives one per speaker, enhancement one). A blob that is not base64
+    of a sound makes the answer the row's error."""
 
     name, method = "audio-to-audio", "audio_to_audio"
     default_model = default_model("audio-to-audio")
@@ -166,6 +167,11 @@ class AudioToAudio(MediaTask):
         if not isinstance(outputs, list) or not all(isinstance(o, dict) and isinstance(o.get("blob"), str)
                                                     for o in outputs):
             raise ValueError(f"expected a list of {{label, blob, content-type}}, got {str(answer)[:120]}")
+        for i, out in enumerate(outputs):  # a blob that is not a sound is the row's error, never a cached null
+            try:
+                media.validate_kind(decode_base64(out["blob"], what=f"sound {i}"), "audio", f"sound {i}")
+            except MediaError as exc:
+                raise ValueError(f"the answer's {exc}") from None
         return [{"label": None if o.get("label") is None else str(o["label"]), "audio": o["blob"],
                  "content_type": o.get("content-type", o.get("content_type"))} for o in outputs]
 

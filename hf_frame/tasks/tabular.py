@@ -49,6 +49,7 @@ def _cell(call: Call, column: str, value: Any, row: Any) -> Any:
 
 class _Tabular(Task):
     batchable = remote_batch = True
+    keeps_missing_cells = True  # an empty cell is sent as null: the row still gets a prediction
 
     def prepare(self, call: Call, values: tuple, row: Any) -> Any:
         columns = call.view.get("columns")

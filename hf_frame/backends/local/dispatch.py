@@ -11,6 +11,7 @@ import asyncio
 import threading
 from typing import Any
 
+from ... import runtime
 from ...config import Settings
 from ...errors import FatalRequestError, LocalModelLoadError, RowRequestError
 from .backend import LocalBackend
@@ -38,6 +39,7 @@ async def run_local(task: str, model: str | None, settings: Settings, payload: d
         _compute = asyncio.Semaphore(1)
     backend = _backend(settings)
     async with _compute:
+        runtime.count_request()
         try:
             return await asyncio.to_thread(backend.run, task, model, payload)
         except LocalModelLoadError as exc:  # the same for every row: stop now, not once per batch

@@ -12,14 +12,16 @@ import asyncio
 import json
 import socket
 from dataclasses import dataclass
-from typing import Any, Mapping
-
-import aiohttp
+from typing import TYPE_CHECKING, Any, Mapping
 
 from ... import runtime
 from ..._version import __version__
 from ...errors import WireError, WireTimeout, WireTooLarge, WireUnreachable
 
+if TYPE_CHECKING:  # pragma: no cover
+    import aiohttp
+
+# aiohttp is imported when the first request goes out (a fully cached call never loads it).
 _sessions: dict[tuple, aiohttp.ClientSession] = {}
 
 
@@ -43,6 +45,8 @@ class RawResponse:
 
 
 def _session(timeout: float, max_connections: int) -> aiohttp.ClientSession:
+    import aiohttp
+
     key = (timeout, max_connections)
     session = _sessions.get(key)
     if session is None or session.closed:
@@ -60,6 +64,8 @@ async def post(url: str, *, json_body: Any, content: bytes | None, headers: Mapp
                timeout: float, max_connections: int, max_bytes: int, method: str = "POST") -> RawResponse:
     """POST (or ``method``) and read the answer, at most ``max_bytes`` of it (else WireTooLarge);
     raise WireTimeout / WireError / WireUnreachable on network failures."""
+    import aiohttp
+
     session = _session(timeout, max_connections)
     extra = {}
     if content is None and method != "GET":

@@ -12,10 +12,8 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import httpx
 
 from ... import runtime
 from ..._version import __version__
@@ -31,6 +29,9 @@ from ...errors import (
 from ...formats.media import sniff
 from ...formats.wire import BinaryAnswer
 from . import aio, limits, retry
+
+if TYPE_CHECKING:  # pragma: no cover
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,8 @@ runtime.on_shutdown(_close_clients)
 def get_client(settings: Settings) -> httpx.AsyncClient:
     """An httpx client for these settings: the user's ``client``, or one over their ``transport``
     (or over httpx-aiohttp when neither is set: used for side downloads such as image URLs)."""
+    import httpx  # here, not at import: a fully cached call never loads it
+
     if settings.client is not None:
         return settings.client
     key = (settings.timeout, settings.max_concurrency, id(settings.transport))
@@ -106,6 +109,8 @@ async def _post(request: Request, headers: Mapping[str, str], settings: Settings
         return await aio.post(request.url, json_body=request.json, content=request.content, headers=headers,
                               timeout=settings.timeout, max_connections=settings.max_concurrency, max_bytes=limit,
                               method=request.method)
+    import httpx
+
     try:
         async with get_client(settings).stream(request.method, request.url, json=request.json,
                                                content=request.content, headers=dict(headers)) as response:
@@ -237,6 +242,23 @@ def _scale_up_budget(settings: Settings) -> float | None:
     return None
 
 
+def _without_token(response: aio.RawResponse, token: str | None) -> aio.RawResponse:
+    """An answer echoing the request has the token replaced by ``***``: never quoted, never cached."""
+    if token and token.encode() in response.content:
+        content = response.content.replace(token.encode(), b"***")
+        return aio.RawResponse(response.status, response.headers, content, response.reason)
+    return response
+
+
+def _check_reachable(unreachable: int, attempt: int, settings: Settings, where: str, host: str, problem: str,
+                     task: str, model: str | None) -> None:
+    """A host that never answered in this process refused us again: it is unreachable, stop now."""
+    if unreachable > retry.UNREACHABLE_RETRIES or attempt >= settings.max_retries:
+        raise FatalRequestError(
+            f"{where} failed: {host} is unreachable, {problem}; check the URL (base_url / "
+            "endpoint) and that the server is running", task=task, model=model or "") from None
+
+
 async def exchange(request: Request, settings: Settings, *, task: str, model: str | None) -> Reply:
     """Send ``request`` (``request.method``) with the retry rules of :func:`send`; the body and headers.
 
@@ -244,6 +266,7 @@ async def exchange(request: Request, settings: Settings, *, task: str, model: st
     their own key use other schemes); otherwise the token is sent as a bearer token.
     """
     gate = limits.semaphore(settings.max_concurrency)
+    server = limits.server_limit(request.url, settings.max_concurrency)
     pace = limits.rate_limiter(settings.requests_per_minute)
     token = settings.auth_token()
     headers = SecretHeaders(request.headers, token)
@@ -259,84 +282,96 @@ async def exchange(request: Request, settings: Settings, *, task: str, model: st
         wait: float | None = None
         wake_pause: float | None = None
         status: int | None = None
-        async with gate:
-            if pace is not None:
-                await pace.acquire()
-            try:
-                response = await _post(request, headers, settings)
-            except WireTooLarge as exc:
-                raise RowRequestError(
-                    f"{where} failed: the answer is larger than max_response_bytes={settings.max_response_bytes} "
-                    f"({exc}); raise the setting if such answers are expected",
-                    status=exc.status, task=task, model=model or "") from None
-            except WireTimeout:
-                problem = f"timed out after {settings.timeout:g}s"
-            except WireUnreachable as exc:
-                problem = f"connection failed ({_scrub(str(exc), token)})"
-                if host not in _answered:
-                    unreachable += 1
-                    if unreachable > retry.UNREACHABLE_RETRIES or attempt >= settings.max_retries:
-                        raise FatalRequestError(
-                            f"{where} failed: {host} is unreachable, {problem}; check the URL (base_url / "
-                            "endpoint) and that the server is running", task=task, model=model or "") from None
-                    wait = retry.UNREACHABLE_WAIT
-            except WireError as exc:
-                problem = f"connection failed ({_scrub(str(exc), token)})"
-            else:
-                _answered.add(host)
-                status = response.status
-                if status < 300 and request.expect == "binary":
-                    answer = _binary_answer(response)
-                    if answer is not None:
-                        return Reply(answer, response.headers)
-                content = response.content
-                if token and token.encode() in content:  # an answer echoing the request: never quoted, never cached
-                    content = content.replace(token.encode(), b"***")
-                    response = aio.RawResponse(status, response.headers, content, response.reason)
-                ok, body = _decode(content)
-                if status < 300:
-                    if ok and request.expect == "binary" and isinstance(body, dict) and body.get("error"):
-                        problem = f"HTTP {status}: {_scrub(_error_text(response, body), settings.token)}"
-                        raise RowRequestError(f"{where} failed: {problem}", status=status, task=task,
-                                              model=model or "")
-                    if ok:
-                        return Reply(body, response.headers)
-                    problem = "the answer was not valid JSON"
+        busy = False  # refused because the server is overloaded (no wait hint)
+        epoch = await server.acquire()
+        try:
+            async with gate:
+                if pace is not None:
+                    await pace.acquire()
+                runtime.count_request()
+                try:
+                    response = await _post(request, headers, settings)
+                except WireTooLarge as exc:
+                    raise RowRequestError(
+                        f"{where} failed: the answer is larger than max_response_bytes={settings.max_response_bytes} "
+                        f"({exc}); raise the setting if such answers are expected",
+                        status=exc.status, task=task, model=model or "") from None
+                except WireTimeout:
+                    problem = f"timed out after {settings.timeout:g}s"
+                except WireUnreachable as exc:
+                    problem = f"connection failed ({_scrub(str(exc), token)})"
+                    if host not in _answered:
+                        unreachable += 1
+                        _check_reachable(unreachable, attempt, settings, where, host, problem, task, model)
+                        wait = retry.UNREACHABLE_WAIT
+                except WireError as exc:
+                    problem = f"connection failed ({_scrub(str(exc), token)})"
                 else:
-                    problem = f"HTTP {status}: {_scrub(_error_text(response, body), token)}"
-                    if status in retry.FATAL_STATUSES:
-                        hint = _HINTS.get(status, "")
-                        if status == 401 and not token:
-                            hint = " (no token was found: set HF_TOKEN, run `hf auth login`, or hf_frame.configure(token=...))"
-                        raise FatalRequestError(f"{where} failed: {problem}{hint}",
-                                                status=status, task=task, model=model or "")
-                    if status == 400 and _NO_PROVIDER in problem:
-                        raise FatalRequestError(
-                            f"{where} failed: {problem} (enable a provider serving it at "
-                            "https://huggingface.co/settings/inference-providers, or pass provider=)",
-                            status=status, task=task, model=model or "")
-                    if status not in retry.RETRY_STATUSES:
-                        raise RowRequestError(f"{where} failed: {problem}", status=status, task=task, model=model or "")
-                    wait = retry.server_wait(status, response.headers, body)
-                    if status == 503 and scale_up is not None:
-                        elapsed = asyncio.get_running_loop().time() - started
-                        if elapsed < scale_up:  # scaling up from zero: wait (outside the gate), not a retry
-                            pause = wait if wait is not None else min(10.0, retry.backoff(waking, settings.retry_backoff))
-                            waking += 1
-                            wake_pause = min(pause, scale_up - elapsed)
-                        else:
-                            problem += (f" (the endpoint was still scaling up after {scale_up:g}s: "
-                                        "raise scale_up_timeout)")
+                    _answered.add(host)
+                    status = response.status
+                    if status < 300 and request.expect == "binary":
+                        answer = _binary_answer(response)
+                        if answer is not None:
+                            server.succeeded()
+                            return Reply(answer, response.headers)
+                    response = _without_token(response, token)
+                    ok, body = _decode(response.content)
+                    if status < 300:
+                        if ok and request.expect == "binary" and isinstance(body, dict) and body.get("error"):
+                            problem = f"HTTP {status}: {_scrub(_error_text(response, body), token)}"
+                            raise RowRequestError(f"{where} failed: {problem}", status=status, task=task,
+                                                  model=model or "")
+                        if ok:
+                            server.succeeded()
+                            return Reply(body, response.headers)
+                        problem = "the answer was not valid JSON"
+                    else:
+                        problem = f"HTTP {status}: {_scrub(_error_text(response, body), token)}"
+                        if status in retry.FATAL_STATUSES:
+                            hint = _HINTS.get(status, "")
+                            if status == 401 and not token:
+                                hint = " (no token was found: set HF_TOKEN, run `hf auth login`, or hf_frame.configure(token=...))"
+                            raise FatalRequestError(f"{where} failed: {problem}{hint}",
+                                                    status=status, task=task, model=model or "")
+                        if status == 400 and _NO_PROVIDER in problem:
+                            raise FatalRequestError(
+                                f"{where} failed: {problem} (enable a provider serving it at "
+                                "https://huggingface.co/settings/inference-providers, or pass provider=)",
+                                status=status, task=task, model=model or "")
+                        if status not in retry.RETRY_STATUSES:
+                            raise RowRequestError(f"{where} failed: {problem}", status=status, task=task, model=model or "")
+                        wait = retry.server_wait(status, response.headers, body)
+                        if wait is None and status in retry.OVERLOAD_STATUSES:
+                            busy = True
+                            server.overloaded(epoch)  # fewer requests at once to this server from now on
+                        if status == 503 and scale_up is not None:
+                            elapsed = asyncio.get_running_loop().time() - started
+                            if elapsed < scale_up:  # scaling up from zero: wait (outside the gate), not a retry
+                                pause = wait if wait is not None else min(10.0, retry.backoff(waking, settings.retry_backoff))
+                                waking += 1
+                                wake_pause = min(pause, scale_up - elapsed)
+                            else:
+                                problem += (f" (the endpoint was still scaling up after {scale_up:g}s: "
+                                            "raise scale_up_timeout)")
+        finally:
+            server.release()
         if wake_pause is not None:
-            await asyncio.sleep(wake_pause)
+            async with runtime.slot_released():
+                await asyncio.sleep(wake_pause)
             continue
         if attempt >= settings.max_retries:
             tries = f" after {attempt + 1} attempts" if attempt else ""
             logger.debug("%s: giving up%s: %s", where, tries, problem)
             raise RowRequestError(f"{where} failed{tries}: {problem}", status=status, task=task, model=model or "")
-        delay = wait if wait is not None else retry.backoff(attempt, settings.retry_backoff)
+        # The wait holds no slot: neither this semaphore (released above) nor the calling
+        # engine worker's, so other requests go out meanwhile.
+        hinted = wait is not None
+        if wait is None:  # an overloaded server is already sent fewer requests: a short wait is enough
+            wait = retry.backoff(attempt, min(settings.retry_backoff, retry.OVERLOAD_BACKOFF) if busy
+                                 else settings.retry_backoff)
         # `problem` is scrubbed of the token; the headers (Authorization) are never logged.
         logger.debug("%s: %s (attempt %d of %d); retrying in %.2f s%s", where, problem, attempt + 1,
-                     settings.max_retries + 1, delay, " (the server said so)" if wait is not None else "")
-        await asyncio.sleep(delay)
+                     settings.max_retries + 1, wait, " (the server said so)" if hinted else "")
+        async with runtime.slot_released():
+            await asyncio.sleep(wait)
         attempt += 1

@@ -26,6 +26,11 @@ import time
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 524, 529})
 FATAL_STATUSES = frozenset({401, 402, 403, 404, 407})
+# Refusals meaning "too many requests at once" when they come without a wait hint (TEI and TGI
+# answer 429 "overloaded"): the server's concurrency limit drops (limits.AdaptiveLimit), and the
+# retry waits only OVERLOAD_BACKOFF * 2**attempt at most (the lower limit does the pacing).
+OVERLOAD_STATUSES = frozenset({429, 503, 529})
+OVERLOAD_BACKOFF = 0.05
 MAX_WAIT = 60.0
 UNREACHABLE_RETRIES = 1
 UNREACHABLE_WAIT = 0.25
