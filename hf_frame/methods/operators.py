@@ -24,7 +24,7 @@ import math
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -277,7 +277,7 @@ def _render(template: PromptTemplate, rows: Sequence[dict[str, Any]]) -> list[st
     return [template.render_or_none(row) for row in rows]
 
 
-def _embed_settings(settings: dict, endpoint: str | None) -> dict:
+def _embed_settings(settings: Mapping[str, Any], endpoint: str | None) -> dict:
     """The settings of an operator's embedding step: its own ``embed_endpoint`` (not ``endpoint=``,
     which is the ranking or chat server's)."""
     out = {k: v for k, v in settings.items() if k != "endpoint"}
@@ -286,7 +286,8 @@ def _embed_settings(settings: dict, endpoint: str | None) -> dict:
     return out
 
 
-def _embedder(method: str, col: Any, model: str | None, settings: dict, *, dim: int | None = None) -> EmbedJob:
+def _embedder(method: str, col: Any, model: str | None, settings: Mapping[str, Any], *,
+              dim: int | None = None) -> EmbedJob:
     return _build_embed(method, col, chunking=None, pooling="mean", api=None, normalize=True, truncate=True,
                         dim=dim, dimensions=None, prompt_name=None, encoding_format=None, model=model, parameters=None,
                         prefix=None, settings=settings)
