@@ -22,7 +22,7 @@ import typing
 
 from . import _deferred
 from ._version import __version__
-from .config import Settings, configure, resolve_settings
+from .config import Settings, SettingsKwargs, configure, resolve_settings
 from .errors import (
     BudgetExceeded,
     CacheError,
@@ -37,6 +37,12 @@ from .errors import (
     RowErrorWarning,
     RowRequestError,
 )
+
+if typing.TYPE_CHECKING:  # what the names loaded on first use are, for type checkers and editors
+    from . import data
+    from .formats.media import decode_mask
+    from .methods import METHODS
+    from .runtime import cache_info, clear_cache, last_run, usage
 
 # Log records (retries, waits, call summaries) reach the application's handlers, and nothing is
 # printed when the application configured none.
@@ -102,6 +108,7 @@ __all__ = [
     "RowErrors",
     "RowRequestError",
     "Settings",
+    "SettingsKwargs",
     "__version__",
     "cache_info",
     "clear_cache",

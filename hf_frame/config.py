@@ -22,12 +22,29 @@ import dataclasses
 import math
 import os
 import re
+import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Mapping, TypedDict, cast
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    from typing import Unpack
+elif TYPE_CHECKING:
+    from typing_extensions import Unpack
+else:  # Python 3.10: typing_extensions when installed (pydantic brings it), else no checking at all
+    try:
+        from typing_extensions import Unpack
+    except ImportError:
+        class _NoUnpack:
+            """``Unpack[X]`` is ``Any`` when neither typing nor typing_extensions has ``Unpack``."""
+
+            def __getitem__(self, item: Any) -> Any:
+                return Any
+
+        Unpack = _NoUnpack()
 
 DEFAULT_BASE_URL = "https://router.huggingface.co"
 ERROR_MODES = ("warn", "raise", "ignore")
@@ -154,6 +171,67 @@ class Settings:
         return "memory" if path is None else str(path)
 
 
+class SettingsKwargs(TypedDict, total=False):
+    """Every setting as a keyword argument, for ``**settings: Unpack[SettingsKwargs]`` signatures.
+
+    So editors complete ``df.hf.classify("review", max_con<Tab>`` and type checkers check the
+    values. The keys are the fields of :class:`Settings` (``client`` and ``transport`` included)
+    plus ``api_key``, the alias of ``token``. Every key is optional: a setting not given is taken
+    from :func:`configure`, then ``HF_FRAME_<NAME>``, then its default.
+    """
+
+    token: str | None
+    """The Hugging Face token (default: ``HF_TOKEN`` or the ``hf auth login`` file)."""
+    api_key: str | None
+    """The same as ``token`` (``huggingface_hub.InferenceClient``'s name for it)."""
+    provider: str
+    """``"auto"`` (default), an Inference Provider (``"hf-inference"``, ``"together"``...) or ``"local"``."""
+    base_url: str
+    """The router's URL (default ``https://router.huggingface.co``): a mirror or a test server."""
+    endpoint: str | None
+    """A dedicated Inference Endpoint, TGI, TEI or OpenAI-compatible server, posted to as it is."""
+    max_concurrency: int
+    """Requests in flight at once, process-wide (default 32)."""
+    requests_per_minute: float | None
+    """Request starts are spaced ``60 / requests_per_minute`` seconds apart (default None: no limit)."""
+    timeout: float
+    """Seconds per request (default 120)."""
+    max_retries: int
+    """Retries of a transient failure after the first attempt (default 5)."""
+    retry_backoff: float
+    """Base seconds of the exponential backoff between retries (default 1.0)."""
+    cache: str | bool
+    """True (default: the on-disk cache), False, ``"memory"``, a directory or ``.sqlite`` file, or ``redis://...``."""
+    progress: bool
+    """A progress bar (default True)."""
+    errors: str
+    """Failed rows: ``"warn"`` (default), ``"raise"`` or ``"ignore"``."""
+    batch_size: int
+    """Inputs per request where the API takes lists (default 32)."""
+    wait_for_model: bool
+    """No effect; accepted so that older code still runs."""
+    bill_to: str | None
+    """An organization billed for the requests (``X-HF-Bill-To``)."""
+    scale_up_timeout: float | None
+    """Seconds an ``endpoint`` scaled to zero may take to wake up (default 300; None: no wait)."""
+    device: str | None
+    """The torch device of ``provider="local"`` (default: CUDA if available, else CPU)."""
+    max_media_bytes: int
+    """The largest image or audio input, in bytes (default 50 MiB)."""
+    max_response_bytes: int
+    """The largest answer read from a server, in bytes (default 64 MiB); a larger one is a row error."""
+    max_requests: int | None
+    """A budget of the call: at most this many requests (default None: no limit)."""
+    max_tokens: int | None
+    """A budget of the call: chat's prompt + completion tokens (in ``chat``, the reply's length)."""
+    max_cost: float | None
+    """A budget of the call, in US dollars, where the router lists the model's price."""
+    client: Any
+    """An ``httpx.AsyncClient`` to send through instead of the built-in connection pool."""
+    transport: Any
+    """An httpx transport (``httpx.MockTransport``...) to send through."""
+
+
 CACHE_URL_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
@@ -205,7 +283,7 @@ _ALIASES = {"api_key": "token"}  # huggingface_hub's InferenceClient(api_key=...
 _session_overrides: dict[str, Any] = {}
 
 
-def _unalias(settings: dict[str, Any]) -> dict[str, Any]:
+def _unalias(settings: Mapping[str, Any]) -> SettingsKwargs:
     """``api_key=`` -> ``token=`` (passing both with different values is an error)."""
     out = dict(settings)
     for alias, name in _ALIASES.items():
@@ -215,16 +293,40 @@ def _unalias(settings: dict[str, Any]) -> dict[str, Any]:
                 raise ConfigError(f"{alias}= and {name}= are the same setting; pass only one")
             if value is not None or name not in out:
                 out[name] = value
-    return out
+    return cast(SettingsKwargs, out)  # the callers check that every key is a setting
 
 
-def configure(**settings: Any) -> Settings:
+def configure(**settings: Unpack[SettingsKwargs]) -> Settings:
     """Set session defaults for every later call; returns the resulting settings.
 
+    A setting given here wins over its ``HF_FRAME_<NAME>`` environment variable and loses to the
+    same keyword passed to a method call. Calls add up: ``configure(timeout=30)`` then
+    ``configure(progress=False)`` sets both.
+
+    Parameters
+    ----------
+    **settings
+        Any setting of :class:`SettingsKwargs` (``token``, ``provider``, ``endpoint``,
+        ``max_concurrency``, ``cache``, ``errors``...). No settings at all resets the session:
+        every later call uses the environment and the defaults again.
+
+    Returns
+    -------
+    Settings
+        The settings a call without keywords now gets (the token shown as ``'***'``).
+
+    Raises
+    ------
+    ConfigError
+        A name that is not a setting, or a value a setting does not take (nothing is changed then).
+
+    Examples
+    --------
     >>> import hf_frame
     >>> hf_frame.configure(token="hf_...", max_concurrency=16, cache="~/.hf_cache")  # doctest: +SKIP
-
-    ``configure()`` with no arguments resets the session to environment defaults.
+    >>> hf_frame.configure(provider="local").provider                                 # doctest: +SKIP
+    'local'
+    >>> hf_frame.configure()   # back to the environment and the defaults              # doctest: +SKIP
     """
     settings = _unalias(settings)
     unknown = set(settings) - set(_SETTING_NAMES)
@@ -247,8 +349,36 @@ def is_setting(name: str) -> bool:
     return name in _SETTING_NAMES or name in _ALIASES
 
 
-def resolve_settings(**overrides: Any) -> Settings:
-    """Merge defaults, environment, :func:`configure` and per-call ``overrides`` into Settings."""
+def resolve_settings(**overrides: Unpack[SettingsKwargs]) -> Settings:
+    """Merge defaults, environment, :func:`configure` and per-call ``overrides`` into Settings.
+
+    This is what every method call does with its setting keywords; call it to see the settings a
+    call would run with.
+
+    Parameters
+    ----------
+    **overrides
+        Settings for this resolution only (as if passed to a method call). A value of None means
+        "not given" (the session or environment value stays), except for ``endpoint``,
+        ``requests_per_minute``, ``bill_to`` and ``scale_up_timeout``, where None is a value.
+
+    Returns
+    -------
+    Settings
+        A frozen, validated :class:`Settings` (its repr never shows the token).
+
+    Raises
+    ------
+    ConfigError
+        An unknown setting, an invalid value, or an ``HF_FRAME_<NAME>`` variable that cannot be parsed.
+
+    Examples
+    --------
+    >>> resolve_settings(timeout=30).timeout
+    30
+    >>> resolve_settings(errors="raise", cache=False).cache
+    False
+    """
     overrides = _unalias(overrides)
     unknown = set(overrides) - set(_SETTING_NAMES)
     if unknown:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, AsyncIterator, Awaitable, Callable, Coroutine, Iterator, TypeVar
 
 from .cache import Cache, open_cache
-from .config import Settings, is_cache_url, resolve_settings
+from .config import Settings, SettingsKwargs, Unpack, is_cache_url, resolve_settings
 
 T = TypeVar("T")
 
@@ -249,12 +249,29 @@ def get_cache(settings: Settings) -> Cache | None:
         return _stores[name]
 
 
-def cache_info(**settings) -> dict:
-    """Entries, bytes and location (file, or server URL without its password) of the current cache.
+def cache_info(**settings: Unpack[SettingsKwargs]) -> dict:
+    """Entries, bytes and location of the cache that calls with these settings use.
 
+    Parameters
+    ----------
+    **settings
+        Settings that choose the cache, as a method call takes them (usually ``cache=``: a
+        directory, a ``.sqlite`` file, ``"memory"`` or ``redis://...``); default: the session's.
+
+    Returns
+    -------
+    dict
+        ``{"entries": int, "bytes": int, "path": str or None}``: the number of answers kept, their
+        size, and where they are (the SQLite file, or the server URL with its password shown as
+        ``***``; None in memory). With ``cache=False``: zero entries and no path.
+
+    Examples
+    --------
     >>> import hf_frame
     >>> hf_frame.cache_info()  # doctest: +SKIP
     {'entries': 1200, 'bytes': 482113, 'path': '/home/me/.cache/hf_frame/cache.sqlite'}
+    >>> hf_frame.cache_info(cache="memory")["path"] is None
+    True
     """
     cache = get_cache(resolve_settings(**settings))
     return {"entries": 0, "bytes": 0, "path": None} if cache is None else cache.info()
@@ -268,8 +285,27 @@ def on_clear(hook: Callable[[], None]) -> None:
     _clear_hooks.append(hook)
 
 
-def clear_cache(**settings) -> int:
-    """Delete every cached answer of the current cache; returns how many were removed."""
+def clear_cache(**settings: Unpack[SettingsKwargs]) -> int:
+    """Delete every cached answer of the cache these settings use; returns how many were removed.
+
+    Parameters
+    ----------
+    **settings
+        Settings that choose the cache, as for :func:`cache_info` (default: the session's cache).
+
+    Returns
+    -------
+    int
+        The number of answers removed (0 with ``cache=False``).
+
+    Examples
+    --------
+    >>> import hf_frame
+    >>> hf_frame.clear_cache()                        # doctest: +SKIP
+    1200
+    >>> hf_frame.clear_cache(cache="./answers")       # another cache  # doctest: +SKIP
+    0
+    """
     cache = get_cache(resolve_settings(**settings))
     for hook in _clear_hooks:
         hook()
@@ -295,23 +331,32 @@ _usage_by_model: dict[tuple, dict[str, Any]] = {}
 
 
 def last_run() -> dict[str, Any]:
-    """Counts of the most recent method call in this process: rows, unique inputs, cached, requests, failed.
+    """Counts of the last method call in this process: rows, unique inputs, cached, requests, failed.
 
     After a Dask computation, the counts its workers reported, summed (see :mod:`hf_frame.adapters.dask`).
-
-    >>> df.hf.classify("review"); hf_frame.last_run()  # doctest: +SKIP
-    {'method': 'classify', 'rows': 1000, 'unique': 640, 'cached': 600, 'requests': 40, 'failed': 0,
-     'provider': 'hf-inference'}
 
     ``provider`` is the Inference Provider that answered (the router's ``x-inference-provider``
     header when it says, e.g. for chat with ``provider="auto"``); absent when nothing was sent.
 
-    Methods whose answers report token counts (``chat``) add ``usage``: the tokens of the answers
-    received by that call (cached rows cost 0), e.g. ``{'prompt_tokens': 812, 'completion_tokens': 95,
-    'total_tokens': 907}``; ``cost``: their estimated price in US dollars (the router's price per
-    token for the provider that answered; None when unknown); and ``by_model``: the same per
-    provider and model, a list of ``{provider, model, requests, prompt_tokens, completion_tokens,
-    total_tokens, cost}``.
+    Returns
+    -------
+    dict
+        A copy of the counts: ``method`` (str), ``rows`` (rows with an input), ``unique`` (distinct
+        inputs), ``cached`` (answers read from the cache), ``requests`` (HTTP requests sent, or
+        batches run locally), ``failed`` (rows that failed), and when known ``provider`` (str).
+        ``embed`` and ``search`` add ``chunks``. Methods whose answers report token counts
+        (``chat``) add ``usage``: the tokens of the answers received by that call (cached rows cost
+        0), e.g. ``{'prompt_tokens': 812, 'completion_tokens': 95, 'total_tokens': 907}``;
+        ``cost``: their estimated price in US dollars (the router's price per token for the
+        provider that answered; None when unknown); and ``by_model``: the same per provider and
+        model, a list of ``{provider, model, requests, prompt_tokens, completion_tokens,
+        total_tokens, cost}``. Empty before the first call.
+
+    Examples
+    --------
+    >>> df.hf.classify("review"); hf_frame.last_run()  # doctest: +SKIP
+    {'method': 'classify', 'rows': 1000, 'unique': 640, 'cached': 600, 'requests': 40, 'failed': 0,
+     'provider': 'hf-inference'}
     """
     for source in list(_run_sources):
         source()
@@ -352,12 +397,29 @@ def update_last_run(**changes: Any) -> None:
 def usage(reset: bool = False, *, by_model: bool = False) -> Any:
     """Tokens of every answer received in this process (summed over calls and polars batches).
 
-    ``usage(reset=True)`` returns the totals and starts counting from zero again.
-    ``usage(by_model=True)`` gives them per provider and model, with their estimated cost in US
-    dollars (None when the router lists no price): a list of ``{provider, model, requests,
-    prompt_tokens, completion_tokens, total_tokens, cost}``, ready for ``pd.DataFrame(...)``.
+    Parameters
+    ----------
+    reset : bool, default False
+        Start counting from zero again (the totals so far are still returned).
+    by_model : bool, default False
+        The totals per provider and model, with their estimated cost in US dollars, instead of
+        one set of totals.
 
-    >>> hf_frame.usage(by_model=True)  # doctest: +SKIP
+    Returns
+    -------
+    dict or list of dict
+        Token name -> count, as the answers report them (``prompt_tokens``, ``completion_tokens``,
+        ``total_tokens``); empty when no answer reported any. Cached answers cost nothing. With
+        ``by_model=True``: a list of ``{provider, model, requests, prompt_tokens,
+        completion_tokens, total_tokens, cost}`` (``cost`` None when the router lists no price),
+        ready for ``pd.DataFrame(...)``.
+
+    Examples
+    --------
+    >>> df.hf.chat("review", max_tokens=50)            # doctest: +SKIP
+    >>> hf_frame.usage(reset=True)                     # doctest: +SKIP
+    {'prompt_tokens': 8120, 'completion_tokens': 950, 'total_tokens': 9070}
+    >>> hf_frame.usage(by_model=True)                  # doctest: +SKIP
     [{'provider': 'groq', 'model': 'meta-llama/Llama-3.1-8B-Instruct', 'requests': 40, ..., 'cost': 0.00011}]
     """
     with _stats_lock:

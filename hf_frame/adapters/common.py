@@ -14,14 +14,17 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import typing
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
 
+from ..config import Unpack
 from ..core.columns import Repeat
 from ..methods import ERROR_FIELD, FRAME, METHODS, Job, table_to_dict
+from ..methods.plan import Plan
 
 
 @dataclass
@@ -182,21 +185,74 @@ def plan_job(job: Job, frame: Any, ops: FrameOps) -> Any:
                     frame_labels=frame_labels)
 
 
-def accessor_signature(build: Callable, *, fills_input: bool, returns: str) -> inspect.Signature:
-    """The signature ``help(df.hf.<method>)`` shows: ``self`` + the method's parameters.
+class _Optional:
+    """The default shown for a keyword that may be left out (a setting: the session's value is used)."""
+
+    def __repr__(self) -> str:
+        return "..."
+
+
+OPTIONAL = _Optional()
+
+
+def accessor_signature(build: Callable, *, fills_input: bool, returns: Any) -> inspect.Signature:
+    """The signature ``help(df.hf.<method>)`` shows: ``self`` + the method's parameters + ``dry_run``.
 
     ``fills_input``: the accessor object (a Series or an Expr) is one of the inputs, so its
     parameter is left out (the first, or the one named by the function's ``series_arg``).
+    ``returns`` is what the accessor returns (``pd.DataFrame``, ``pl.LazyFrame``...). The
+    annotations are the parameters' resolved types (``typing.get_type_hints`` of the function),
+    not the strings written in its module, so they mean the same wherever they are read.
+
+    ``**settings: Unpack[SettingsKwargs]`` is written out as one keyword-only parameter per key
+    (what it means, PEP 692), defaulting to :data:`OPTIONAL`: tools that read a live object's
+    signature (IPython and Jupyter completion, ``help()``) then offer ``max_concurrency=``.
     """
-    params = list(inspect.signature(build).parameters.values())
+    hints = _resolved_hints(build)
+    named = set(inspect.signature(build).parameters) | {"dry_run"}
+    params: list[inspect.Parameter] = []
+    keywords: list[inspect.Parameter] = []
+    for p in inspect.signature(build).parameters.values():
+        hint = hints.get(p.name, p.annotation)
+        if p.kind is p.VAR_KEYWORD and typing.get_origin(hint) is Unpack:
+            (typed,) = typing.get_args(hint)
+            keywords += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=OPTIONAL, annotation=type_)
+                         for name, type_ in typing.get_type_hints(typed, include_extras=True).items()
+                         if name not in named]  # a named parameter wins (it is the one a call fills)
+        elif p.kind is p.VAR_KEYWORD:
+            keywords.append(p.replace(annotation=hint))
+        else:
+            params.append(p.replace(annotation=hint))
     if fills_input:
         series_arg = getattr(build, "series_arg", None)
         params = [p for p in params if p.name != series_arg] if series_arg else params[1:]
     self_param = inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)
-    dry_run = inspect.Parameter("dry_run", inspect.Parameter.KEYWORD_ONLY, default=False, annotation="bool")
-    variadic = [p for p in params if p.kind == p.VAR_KEYWORD]
-    params = [p for p in params if p.kind != p.VAR_KEYWORD]
-    return inspect.Signature([self_param, *params, dry_run, *variadic], return_annotation=returns)
+    dry_run = inspect.Parameter("dry_run", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=bool)
+    return inspect.Signature([self_param, *params, dry_run, *keywords], return_annotation=returns)
+
+
+def _resolved_hints(build: Callable) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(build, include_extras=True)
+    except Exception:  # a plug-in method whose annotations do not resolve: they are shown as written
+        return {}
+
+
+def describe_accessor(method: Any, build: Callable, *, fills_input: bool, returns: Any) -> Callable:
+    """Give the accessor ``method`` the name and docstring of ``build``, and a signature and
+    ``__annotations__`` that agree: so ``inspect.signature`` and ``typing.get_type_hints`` both
+    say what the accessor takes and that it returns ``returns``.
+
+    ``__wrapped__`` is not kept: the accessor is no transparent wrapper of ``build`` (which takes
+    the series itself, and returns a job), so tools that unwrap must not show ``build``'s signature.
+    """
+    functools.update_wrapper(method, build)
+    del method.__wrapped__
+    signature = accessor_signature(build, fills_input=fills_input, returns=returns)
+    method.__signature__ = signature
+    method.__annotations__ = {**{name: p.annotation for name, p in signature.parameters.items()
+                                 if p.annotation is not p.empty}, "return": returns}
+    return method
 
 
 def input_names(job: Job, resolved: ResolvedInputs) -> tuple[str, ...]:
@@ -204,7 +260,7 @@ def input_names(job: Job, resolved: ResolvedInputs) -> tuple[str, ...]:
     return tuple(n if n else f"literal {inp.arg}" for n, inp in zip(resolved.names, job.inputs))
 
 
-def accessor_method(name: str, run: Callable[..., Any], *, target: str, fills_input: bool, returns: str,
+def accessor_method(name: str, run: Callable[..., Any], *, target: str, fills_input: bool, returns: type,
                     plan: Callable[..., Any] | None = None) -> Callable:
     """The ``.hf.<name>`` method of an accessor class: build the job, hand it to ``run``.
 
@@ -212,12 +268,12 @@ def accessor_method(name: str, run: Callable[..., Any], *, target: str, fills_in
     expression); ``run(job, obj)`` computes or plans the job on it. With ``fills_input`` the
     object is itself an input: the first one, or the one named by the function's ``series_arg``
     (``rerank(query, col)``: a Series is ``col``). ``dry_run=True`` hands the job to
-    ``plan(job, obj)`` instead, which returns what it would send and cost (every method has it).
+    ``plan(job, obj)`` instead, which returns what it would send and cost (every method has it):
+    so the method returns ``returns | Plan``.
     """
     build = METHODS[name]
     series_arg = getattr(build, "series_arg", None) if fills_input else None
 
-    @functools.wraps(build)
     def method(self, *args, dry_run: bool = False, **kwargs):
         obj = getattr(self, target)
         if not fills_input:
@@ -233,8 +289,8 @@ def accessor_method(name: str, run: Callable[..., Any], *, target: str, fills_in
             return plan(job, obj)
         return run(job, obj)
 
-    method.__signature__ = accessor_signature(build, fills_input=fills_input, returns=returns)
-    return method
+    return describe_accessor(method, build, fills_input=fills_input,
+                             returns=returns if plan is None else returns | Plan)
 
 
 def install_methods(cls: type, make: Callable[[str], Callable]) -> None:

@@ -619,6 +619,6 @@ class SeriesAccessor(_Accessor):
 
 
 common.install_methods(DataFrameAccessor, lambda name: common.accessor_method(
-    name, plan_job_on_frame, target="_ddf", fills_input=False, returns="dask.dataframe.DataFrame"))
+    name, plan_job_on_frame, target="_ddf", fills_input=False, returns=dd.DataFrame))
 common.install_methods(SeriesAccessor, lambda name: common.accessor_method(
-    name, plan_job_on_series, target="_s", fills_input=True, returns="dask.dataframe.DataFrame"))
+    name, plan_job_on_series, target="_s", fills_input=True, returns=dd.DataFrame))

@@ -155,6 +155,6 @@ class SeriesAccessor(_Accessor):
 
 
 common.install_methods(DataFrameAccessor, lambda name: common.accessor_method(
-    name, run_job_on_frame, target="_df", fills_input=False, returns="pd.DataFrame", plan=dry_run_on_frame))
+    name, run_job_on_frame, target="_df", fills_input=False, returns=pd.DataFrame, plan=dry_run_on_frame))
 common.install_methods(SeriesAccessor, lambda name: common.accessor_method(
-    name, run_job_on_series, target="_s", fills_input=True, returns="pd.DataFrame", plan=dry_run_on_series))
+    name, run_job_on_series, target="_s", fills_input=True, returns=pd.DataFrame, plan=dry_run_on_series))

@@ -28,7 +28,6 @@ Row labels in messages and :class:`~hf_frame.errors.RowErrors` are row positions
 from __future__ import annotations
 
 import dataclasses
-import functools
 import inspect
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -503,15 +502,13 @@ def _expression_of(job_name: str):
 
 
 def _expr_method(name: str):
-    method = functools.wraps(METHODS[name])(_expression_of(name))
-    method.__signature__ = common.accessor_signature(METHODS[name], fills_input=True, returns="pl.Expr")
-    return method
+    return common.describe_accessor(_expression_of(name), METHODS[name], fills_input=True, returns=pl.Expr)
 
 
 common.install_methods(DataFrameNamespace, lambda name: common.accessor_method(
-    name, run_job_on_frame, target="_df", fills_input=False, returns="pl.DataFrame", plan=dry_run_on_frame))
+    name, run_job_on_frame, target="_df", fills_input=False, returns=pl.DataFrame, plan=dry_run_on_frame))
 common.install_methods(LazyFrameNamespace, lambda name: common.accessor_method(
-    name, plan_job_on_lazy, target="_lf", fills_input=False, returns="pl.LazyFrame", plan=dry_run_on_lazy))
+    name, plan_job_on_lazy, target="_lf", fills_input=False, returns=pl.LazyFrame, plan=dry_run_on_lazy))
 common.install_methods(SeriesNamespace, lambda name: common.accessor_method(
-    name, run_job_on_series, target="_s", fills_input=True, returns="pl.DataFrame", plan=dry_run_on_series))
+    name, run_job_on_series, target="_s", fills_input=True, returns=pl.DataFrame, plan=dry_run_on_series))
 common.install_methods(ExprNamespace, _expr_method)

@@ -225,53 +225,18 @@ def _default_text(value: Any) -> str:
 
 #: What a method's keyword parameter does, for methods whose docstring has no numpydoc
 #: "Parameters" section (one there wins). Values are written as typed on the command line.
-PARAMETER_HELP = {
-    "top_k": "how many of the best answers to keep per row ('none': every one the model returns)",
-    "top_n": "rank only the N most relevant rows; the others get no rank ('none': rank every row)",
-    "k": "how many rows to return, best first",
-    "multi_label": "score every label on its own (needed above 10 labels) instead of sharing 1 between them",
-    "hypothesis_template": "the sentence each label is tested with, {} standing for the label "
-                           "(e.g. 'This review is about {}.')",
-    "aggregation": "how word pieces are merged into entities: none, simple, first, average or max",
-    "src_lang": "the source language code, for multilingual models (e.g. en_XX)",
-    "tgt_lang": "the target language code, for multilingual models (e.g. fr_XX)",
-    "return_full_text": "return the prompt followed by the continuation, not the continuation only",
-    "threshold": "the smallest score kept (default: the model's)",
-    "subtask": "semantic, instance or panoptic (default: the model's)",
-    "return_timestamps": "also return the text in timed chunks: true, or 'word' for word timings",
-    "chunking": "split long texts first: none (default), sentence, word, or JSON such as "
-                '\'{"strategy": "word", "max_chunk_size": 200, "overlap": 50}\'',
-    "pooling": "mean: one vector per row (the mean of its chunks); none: each chunk with its vector",
-    "api": "the server's flavour: hf (the router, or --endpoint as given), tei or openai",
-    "normalize": "return unit-length vectors",
-    "truncate": "let the server cut texts longer than the model's limit (else they fail)",
-    "dim": "the vector size, declared so the output type is known before anything is sent",
-    "dimensions": "ask the server for shorter (Matryoshka) vectors of this size",
-    "prompt_name": "the name of a prompt the model defines, put before each text (e.g. query)",
-    "encoding_format": "with --api openai: float or base64",
-    "raw_scores": "the model's raw scores instead of probabilities",
-    "json_schema": "a JSON Schema the reply must match, exploded into typed columns: a .json file, @file or "
-                   "inline JSON",
-    "response_format": "how the schema is sent: auto (openai on the router, tgi on an --endpoint), openai, tgi, "
-                       "or a JSON object sent as it is",
-    "details": "add finish_reason, prompt_tokens and completion_tokens columns",
-    "schema_retries": "how many times a reply that does not match the schema is asked again",
-    "images": "an image column (or a JSON list of them) put in each row's message, for vision-language models",
-    "negative_prompt": "what the image should not show",
-    "width": "the image width in pixels (default: the model's)",
-    "height": "the image height in pixels (default: the model's)",
-    "seed": "auto (a seed derived from each input: reproducible and cached), an integer for every row, "
-            "or none (a fresh result every run, nothing cached)",
-    "num_inference_steps": "denoising steps: more is slower and usually better (default: the model's)",
-    "guidance_scale": "how closely the image follows the prompt (default: the model's)",
-    "prompt": "the instruction: a column, or one text for every row",
-}
+#: Every method in METHODS documents its parameters, so no entry is needed today.
+PARAMETER_HELP: dict[str, str] = {}
+
+#: --json-schema takes a file or inline JSON, not the Python objects the docstring lists.
+_JSON_SCHEMA_HELP = ("a JSON Schema the reply must match, exploded into one typed column per field: a .json file, "
+                     "@file or inline JSON")
 
 
 def _keyword_help(param: inspect.Parameter, documented: dict[str, str], fallback: str) -> str:
     text = documented.get(param.name) or PARAMETER_HELP.get(param.name) or fallback
     default = param.default
-    if default is inspect.Parameter.empty or default is None or param.name == "json_schema":
+    if default is inspect.Parameter.empty or default is None:
         return text
     return f"{text} (default: {_default_text(default)})"
 
@@ -341,7 +306,8 @@ def method_parser_options(command) -> dict[str, Any]:
 
     docs = parse_docstring(command.doc)
     input_flags = ["-c COLUMN"] + [f"--{d.replace('_', '-')} {_input_metavar(d)}" for d in _input_dests(command)]
-    return {"help": docs.summary or command.name, "description": "\n\n".join(docs.paragraphs) or None,
+    outputs = ["Output columns:", *docs.outputs] if docs.outputs else []
+    return {"help": docs.summary or command.name, "description": "\n\n".join(docs.paragraphs + outputs) or None,
             "usage": f"%(prog)s INPUT {' '.join(f'[{f}]' for f in input_flags)} [-o OUTPUT] [options]",
             "epilog": "The token comes from HF_TOKEN or the 'huggingface-cli login' file, never from a flag."}
 
@@ -382,7 +348,7 @@ def add_method_flags(p: argparse.ArgumentParser, command) -> None:
         flag = "--" + param.name.replace("_", "-")
         if param.name == "json_schema":
             options.add_argument(flag, dest="m_json_schema", type=_json_argument, metavar="FILE|JSON",
-                                 default=argparse.SUPPRESS, help=_keyword_help(param, docs.parameters, ""))
+                                 default=argparse.SUPPRESS, help=_JSON_SCHEMA_HELP)
             continue
         kwargs, fallback = _flag_for(param)
         names = ["-k", flag] if param.name == "k" else [flag]

@@ -171,6 +171,7 @@ class Docs:
     summary: str = ""
     paragraphs: list[str] = field(default_factory=list)
     parameters: dict[str, str] = field(default_factory=dict)  # numpydoc "Parameters": name -> description
+    outputs: list[str] = field(default_factory=list)  # the "* ..." items of numpydoc "Returns"
 
 
 def _sections(lines: list[str]) -> tuple[list[str], dict[str, list[str]]]:
@@ -213,11 +214,14 @@ def _numpydoc_parameters(lines: list[str]) -> dict[str, str]:
 
 
 def parse_docstring(doc: str) -> Docs:
-    """Summary (whole sentences), paragraphs before the numpydoc sections, and per-parameter text."""
+    """Summary (whole sentences), paragraphs before the numpydoc sections, per-parameter text, and
+    the bullet items of the Returns section (a method's output columns)."""
     intro, sections = _sections(doc.splitlines())
     parts = paragraphs(intro)
     summary = summary_of(parts[0]) if parts else ""
-    return Docs(summary=summary, paragraphs=parts, parameters=_numpydoc_parameters(sections.get("parameters", [])))
+    outputs = [p for p in paragraphs(sections.get("returns", [])) if p.startswith("* ")]
+    return Docs(summary=summary, paragraphs=parts, parameters=_numpydoc_parameters(sections.get("parameters", [])),
+                outputs=outputs)
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -250,14 +254,19 @@ class HelpFormatter(argparse.HelpFormatter):
                                           longest + self._current_indent + self._indent_increment)
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
-        blocks = []
+        out = ""
+        previous = None
         for paragraph in text.split("\n\n"):
-            if paragraph.startswith("* "):
-                blocks.append(textwrap.fill(paragraph[2:], width, initial_indent=indent + "  * ",
-                                            subsequent_indent=indent + "    "))
+            bullet = paragraph.startswith("* ")
+            if bullet:
+                block = textwrap.fill(paragraph[2:], width, initial_indent=indent + "  * ",
+                                      subsequent_indent=indent + "    ")
             else:
-                blocks.append(textwrap.fill(paragraph, width, initial_indent=indent, subsequent_indent=indent))
-        return "\n\n".join(blocks)
+                block = textwrap.fill(paragraph, width, initial_indent=indent, subsequent_indent=indent)
+            # the items of one list follow each other; every other paragraph stands apart
+            out += ("" if previous is None else "\n" if bullet and previous else "\n\n") + block
+            previous = bullet
+        return out
 
     def _format_action_invocation(self, action: argparse.Action) -> str:
         if not action.option_strings:

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import runtime
+from ..config import is_cache_url
 from ..tasks.base import Call, Task
 from . import keys
 from .columns import Factorized, as_arrow
@@ -65,9 +66,11 @@ def _fingerprint(call: Call, output_call: Call) -> tuple | None:
     task = call.task
     if type(task).prepare is not Task.prepare or runtime.get_cache(call.settings) is None:
         return None
+    if is_cache_url(call.settings.cache):  # a server other processes share (and may clear): always ask it
+        return None
     maker = keys.KeyMaker(task=task.name, model=call.model, route=call.route,
-                          parameters=[call.parameters, call.options])
-    location = str(call.settings.cache_path or call.settings.cache)
+                          parameters=[call.parameters, call.body, call.options])
+    location = call.settings.cache_location
     view = repr(sorted(output_call.view.items()))
     return (location, maker.config_digest, str(task.output_type(output_call)), view)
 

@@ -80,14 +80,39 @@ def _labelled_values(series: Any) -> tuple[list[Any], list[Any]]:
 
 
 def save_media(series: Any, folder: str | Path, *, prefix: str = "", overwrite: bool = True) -> list[Path]:
-    """Write a column of generated media to ``folder``, one file per row; the paths written.
+    """Write a column of generated media to ``folder``, one file per row; returns the paths written.
 
-    Files are named ``<prefix><row label><extension>``: the pandas index label (a polars Series
-    or a list: the row position) and the extension of the format the bytes are in (``.png``,
-    ``.jpg``, ``.flac``, ``.wav``...). Missing cells (a failed row) are skipped. ``folder`` is
-    created if needed. With ``overwrite=False`` an existing file raises ``FileExistsError``
-    before anything is written.
+    Files are named ``<prefix><row label><extension>``: the pandas index label (a polars Series or a
+    list: the row position) and the extension of the format the bytes are in (``.png``, ``.jpg``,
+    ``.flac``, ``.wav``...). Missing cells (a failed row) are skipped.
 
+    Parameters
+    ----------
+    series : pandas.Series, polars.Series or list
+        A column of bytes, such as ``<col>_image`` of ``text_to_image`` or ``<col>_audio`` of
+        ``text_to_speech``.
+    folder : str or pathlib.Path
+        Where the files go; created if needed (``~`` is expanded).
+    prefix : str, default ""
+        Put before every file name.
+    overwrite : bool, default True
+        Replace existing files; with False an existing file raises ``FileExistsError`` before
+        anything is written.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, in row order.
+
+    Raises
+    ------
+    TypeError
+        A cell holds something other than bytes (the message names its row).
+    ValueError
+        Two rows would be written to the same file (give the rows distinct labels).
+
+    Examples
+    --------
     >>> out = df.hf.text_to_image("prompt")                                   # doctest: +SKIP
     >>> hf_frame.save_media(out["prompt_image"], "renders")                    # doctest: +SKIP
     [PosixPath('renders/0.jpg'), PosixPath('renders/1.jpg')]
@@ -162,10 +187,28 @@ def _columns(data: Any) -> tuple[list[Any], list[str], list[list[Any]]]:
 
 
 def media_html(data: Any, *, width: int = 128, max_rows: int = 50, max_text: int = 80) -> MediaHTML:
-    """An HTML table of a frame (or a series) with image cells as thumbnails and sound cells as
-    players; a notebook cell ending with it shows it. Text cells are escaped and shortened to
-    ``max_text`` characters; only the first ``max_rows`` rows are shown.
+    """An HTML table of a frame or a series, images as thumbnails and sounds as players.
 
+    A notebook cell ending with it shows it. Text cells are escaped and shortened.
+
+    Parameters
+    ----------
+    data : DataFrame or Series
+        A pandas or polars frame or series; cells holding image or audio bytes are shown as media.
+    width : int, default 128
+        The thumbnails' width in pixels.
+    max_rows : int, default 50
+        Only the first ``max_rows`` rows are shown (a line says how many more there are).
+    max_text : int, default 80
+        Text cells longer than this are cut, ending ``...``.
+
+    Returns
+    -------
+    MediaHTML
+        The HTML as a ``str`` that notebooks render (it has ``_repr_html_``).
+
+    Examples
+    --------
     >>> hf_frame.media_html(df.hf.text_to_image("prompt"))                    # doctest: +SKIP
     """
     labels, names, columns = _columns(data)

@@ -732,13 +732,35 @@ def to_request(
 
 
 def decode_mask(mask: bytes | str) -> numpy.ndarray:
-    """A segmentation mask (PNG bytes, or base64 text as the HF API returns) as a 2-D array.
+    """A segmentation mask (PNG bytes, or base64 text as the HF API returns) as a 2-D numpy array.
 
-    Mode ``1`` masks give a ``bool`` array; everything else a ``uint8`` array (HF masks are
-    0/255 greyscale). Needs Pillow and numpy, imported on first use.
+    Needs Pillow and numpy, imported on first use.
 
-    >>> decode_mask(response[0]["mask"]).shape   # doctest: +SKIP
+    Parameters
+    ----------
+    mask : bytes or str
+        One ``mask`` of ``segment``'s output (PNG bytes), or the base64 text of a raw HF answer.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(height, width)``: ``bool`` for mode ``1`` masks, else ``uint8`` (HF masks are 0/255
+        greyscale; other modes are converted to greyscale).
+
+    Raises
+    ------
+    MediaError
+        The bytes are not an image (the message shows their first bytes).
+
+    Examples
+    --------
+    >>> out = df.hf.segment("photo")                                      # doctest: +SKIP
+    >>> decode_mask(out["photo_segments"][0][0]["mask"]).shape            # doctest: +SKIP
     (512, 512)
+    >>> from PIL import Image
+    >>> png = io.BytesIO(); Image.new("L", (3, 2), 255).save(png, "PNG")
+    >>> decode_mask(png.getvalue()).tolist()
+    [[255, 255, 255], [255, 255, 255]]
     """
     image_module = _require_pillow("decode segmentation masks")
     import numpy as np

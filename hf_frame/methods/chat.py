@@ -5,7 +5,8 @@
 (['product', 'review'], ['stars', 'error'])
 
 The job is framework-free like every other method (see :mod:`hf_frame.methods`); the pandas and
-polars adapters pick it up from ``METHODS``.
+polars adapters pick it up from ``METHODS``. The docstring of :func:`chat` describes what users
+call, ``df.hf.chat(...)``.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import re
 from typing import Any
 
 from ..backends import backend_for
-from ..config import resolve_settings
+from ..config import SettingsKwargs, Unpack, resolve_settings
 from ..formats.structured import acceptance_schema, arrow_type, normalize_schema
 from ..formats.structured import response_format as _response_format
 from ..tasks.chat import DETAIL_FIELDS, ChatCompletion
 from .job import Input, Job, make_job, prompt_inputs, split_kwargs
+from .kwargs import ChatKwargs
 
 RESPONSE_FORMATS = ("auto", "openai", "tgi")
 # OpenAI chat parameters hf_frame controls itself: passing them would break the one-reply-per-row contract.
@@ -28,7 +30,7 @@ _RESERVED = {"messages": "the messages are built from prompt= and system=",
              "schema": "pass the schema as json_schema="}
 _SCHEMA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
-def _wire_model(model: str | None, settings: dict) -> tuple[str, dict]:
+def _wire_model(model: str | None, settings: SettingsKwargs) -> tuple[str, dict]:
     """The ``model`` field of the body: a router model id (with a ``:provider`` suffix when a
     provider other than the default is set), or the served name on a self-hosted endpoint."""
     resolved = resolve_settings(**settings)
@@ -64,30 +66,79 @@ def _schema_name(schema: Any) -> str:
 def chat(prompt: Any, system: str | None = None, *, images: Any = None, model: str | None = None,
          json_schema: Any = None, response_format: str | dict = "auto", details: bool = False,
          schema_retries: int = 1, parameters: dict | None = None, prefix: str | None = None,
-         **sampling: Any) -> Job:
-    """Chat completion per row. Outputs ``reply``, or one typed column per ``json_schema`` field.
+         **sampling: Unpack[ChatKwargs]) -> Job:
+    """Chat completion: one reply per row, or typed columns from a JSON reply.
 
-    ``prompt``: a column name, or a template such as ``"Rate this review of {product}: {review}"``
-    filled from the row's columns (``{{``/``}}`` for literal braces; a row with a missing value
-    gets null outputs and sends nothing). ``system``: an optional system message for every row.
+    Rows whose prompts are equal share one request. Requests go to an OpenAI-compatible
+    ``/v1/chat/completions`` route: the HF router's, or the ``endpoint=`` server's (TGI, vLLM,
+    llama.cpp).
 
-    ``images``: an image column, or a list of them, for a vision-language model: each row's
-    images go in its user message after the prompt (as ``data:`` URIs; an http(s) URL as
-    itself). Cells are what the vision methods take (paths, URLs, bytes, PIL images, files); a
-    missing image gives null outputs, an unreadable one a row error. With images the prompt may
-    also be literal text asked of every row: ``df.hf.chat("Describe the photo.", images="photo")``.
+    Parameters
+    ----------
+    prompt : str
+        A column of prompts, or a template filled from each row's columns, such as
+        ``"Rate this review of {product}: {review}"`` (``{{``/``}}`` for literal braces). A row
+        with a missing value gets null outputs and sends nothing.
+    system : str, optional
+        A system message sent before every row's prompt.
+    images : str or list, optional
+        An image column, or a list of them, for a vision-language model: each row's images go in its
+        user message after the prompt (as ``data:`` URIs; an http(s) URL as itself). Cells are what
+        the vision methods take (paths, URLs, bytes, PIL images, files); a missing image gives null
+        outputs, an unreadable one a row error. With images the prompt may also be literal text
+        asked of every row.
+    model : str, optional
+        The model: a Hub id, default ``meta-llama/Llama-3.1-8B-Instruct``, with or without ``images``
+        (pass a vision-language model for images); ``:<provider>`` is added when ``provider`` is set.
+        On an ``endpoint=``, the name the server serves (default ``"tgi"``).
+    json_schema : dict or type, optional
+        The reply must be a JSON object matching this schema, and is exploded into one typed column
+        per field: a JSON Schema dict, a pydantic model class, or ``{"field": type}`` such as
+        ``{"stars": int, "tags": list[str]}``.
+    response_format : {"auto", "openai", "tgi"} or dict, default "auto"
+        How the schema is sent: ``openai`` (``{"type": "json_schema", ...}``), ``tgi``
+        (``{"type": "json_object", "value": schema}``), ``auto`` (openai on the router, tgi on an
+        endpoint, as huggingface_hub does), or a dict sent as it is.
+    details : bool, default False
+        Add ``finish_reason``, ``prompt_tokens`` and ``completion_tokens`` columns.
+    schema_retries : int, default 1
+        How many times a reply that is not JSON or does not match ``json_schema`` is asked again
+        before the row fails.
+    parameters : dict, optional
+        Extra fields of the request body, sent as given; they win over the keywords.
+    prefix : str, optional
+        The output columns' prefix, instead of the prompt column's name (``chat`` for a template).
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
+    **sampling
+        Settings for this call (:class:`~hf_frame.SettingsKwargs`: ``endpoint``, ``provider``,
+        ``max_concurrency``...), and sampling parameters sent in the body (``max_tokens``,
+        ``temperature``, ``seed``, ``top_p``, ``stop``...; see :class:`~hf_frame.methods.kwargs.ChatKwargs`):
+        any keyword that is not a setting. ``stream`` and ``n`` other than 1 are refused.
 
-    ``json_schema``: a JSON Schema dict, a pydantic model class, or ``{"field": type}``; the reply
-    must be a JSON object matching it and is exploded into typed columns. A reply that is not
-    JSON or does not match is asked again ``schema_retries`` times, then becomes a row error.
+    Returns
+    -------
+    DataFrame
+        The frame with these columns added, named ``<prompt column>_<field>`` (``chat_<field>`` for
+        a template, ``<image column>_<field>`` for a literal prompt), of the Arrow types below
+        (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
+        fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
 
-    ``response_format``: how the schema is sent. ``"openai"``: ``{"type": "json_schema", ...}``;
-    ``"tgi"``: ``{"type": "json_object", "value": schema}``; ``"auto"`` (default): openai on the
-    router, tgi on an ``endpoint=`` (as huggingface_hub does); a dict is sent verbatim.
+        * ``reply`` (string): the reply, without ``json_schema``;
+        * one column per ``json_schema`` field instead, of its type (``int`` -> int64, ``float`` ->
+          double, ``str`` -> string, ``bool`` -> bool, lists -> list, nested objects -> struct);
+        * ``finish_reason`` (string), ``prompt_tokens`` and ``completion_tokens`` (int64): only with
+          ``details=True``;
+        * ``error`` (string): null, or why the row failed.
 
-    ``details=True`` adds ``finish_reason``, ``prompt_tokens`` and ``completion_tokens``. Other
-    keywords are sampling parameters sent in the body (``max_tokens``, ``temperature``, ``seed``,
-    ``top_p``, ``stop``...) or settings (``endpoint``, ``provider``, ``max_concurrency``...).
+    Examples
+    --------
+    >>> df.hf.chat("Rate this review of {product} from 1 to 5: {review}",
+    ...            json_schema={"stars": int, "reason": str}, max_tokens=200)   # doctest: +SKIP
+    >>> df.hf.chat("question", system="Answer in one sentence.", endpoint="http://localhost:8080")  # doctest: +SKIP
+    >>> df.hf.chat("Describe the photo.", images="photo", model="Qwen/Qwen2.5-VL-7B-Instruct")  # doctest: +SKIP
     """
     settings, extra = split_kwargs(sampling, api=("max_tokens",))
     wire = {**extra, **(parameters or {})}

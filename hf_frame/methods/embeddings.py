@@ -18,6 +18,9 @@ ever made for the whole column (JSON answers are parsed one batch at a time).
 returns the ``k`` most similar rows by cosine. The framework-free core is :func:`top_k_rows`.
 
 ``rerank(query, col)`` asks a TEI ``/rerank`` endpoint for a relevance score of every row.
+
+The docstrings of :func:`embed`, :func:`search` and :func:`rerank` describe what users call,
+``df.hf.<method>(...)``: called directly, each returns the job that the accessor runs.
 """
 
 from __future__ import annotations
@@ -25,14 +28,14 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
 
 from .. import runtime
 from ..backends import backend_for
-from ..config import resolve_settings
+from ..config import SettingsKwargs, Unpack, resolve_settings
 from ..core import columns as columns_
 from ..core import engine
 from ..errors import RowRequestError
@@ -150,10 +153,8 @@ class EmbedJob(Job):
     normalize: bool = True
 
     # -- the engine pass -------------------------------------------------------------------
-    def _embed(self, values: Sequence[Any], labels: Sequence[Any] | None, input_names: Sequence[str],
-               weights: np.ndarray | None = None) -> _Embedded:
-        """One engine pass over the chunks of ``values``. ``weights``: how many rows each value
-        stands for (when ``values`` are the distinct values of a column), for the counts."""
+    def _chunks(self, values: Sequence[Any], labels: Sequence[Any] | None, input_names: Sequence[str]):
+        """(call, row texts, chunks, the row of each chunk, chunk labels): the engine pass's input."""
         call = dataclasses.replace(self.calls[0], input_names=tuple(input_names),
                                    view={**self.calls[0].view, "method": self.method})
         texts = [require_text(v, call, labels[i] if labels is not None else i) for i, v in enumerate(values)]
@@ -179,7 +180,10 @@ class EmbedJob(Job):
         """(texts, labels) this job embeds; None when there is nothing to embed."""
         return (_as_list(columns[0]), labels) if columns else None
 
-    def _embed(self, values: Sequence[Any], labels: Sequence[Any] | None, input_names: Sequence[str]) -> _Embedded:
+    def _embed(self, values: Sequence[Any], labels: Sequence[Any] | None, input_names: Sequence[str],
+               weights: np.ndarray | None = None) -> _Embedded:
+        """One engine pass over the chunks of ``values``. ``weights``: how many rows each value
+        stands for (when ``values`` are the distinct values of a column), for the counts."""
         call, texts, chunks, row_ids, chunk_labels = self._chunks(values, labels, input_names)
         outcome = budget.run(self, call, [(c.text,) for c in chunks], chunk_labels)
         errors: list[str | None] = [None] * len(texts)
@@ -314,7 +318,7 @@ def _as_list(values: Any) -> list[Any]:
     return tolist() if callable(tolist) else list(values)
 
 
-def _embed_options(api: str | None, settings: dict, normalize: bool, truncate: bool | None,
+def _embed_options(api: str | None, settings: SettingsKwargs, normalize: bool, truncate: bool | None,
                    dimensions: int | None, prompt_name: str | None, encoding_format: str | None,
                    method: str) -> tuple[str, dict]:
     """The embeddings API flavour, and the fields sent at the root of the body."""
@@ -339,7 +343,7 @@ def _embed_options(api: str | None, settings: dict, normalize: bool, truncate: b
 def _build_embed(method: str, col: Any, *, chunking: Any, pooling: Any, api: str | None, normalize: bool,
                  truncate: bool | None, dim: int | None, dimensions: int | None, prompt_name: str | None,
                  encoding_format: str | None, model: str | None, parameters: dict | None, prefix: str | None,
-                 settings: dict, job_class: type = None, **fields: Any) -> EmbedJob:
+                 settings: Mapping[str, Any], job_class: type = None, **fields: Any) -> EmbedJob:
     settings, extra = split_kwargs(settings)
     reject_unknown(method, extra)
     checks.positive_int(method, "dim", dim)
@@ -365,21 +369,80 @@ def embed(col: Any, *, chunking: Any = None, pooling: str | None = "mean", api: 
           normalize: bool = True, truncate: bool | None = True, dim: int | None = None,
           dimensions: int | None = None, prompt_name: str | None = None, encoding_format: str | None = None,
           model: str | None = None, parameters: dict | None = None, prefix: str | None = None,
-          **settings: Any) -> EmbedJob:
-    """Embeddings of a text column, long texts chunked. Output ``embedding`` (or ``chunks``).
+          **settings: Unpack[SettingsKwargs]) -> EmbedJob:
+    """Embeddings of a text column, one vector per row; long texts can be chunked first.
 
-    * ``chunking``: None / ``"none"`` (default: each text is sent whole; the server truncates it
-      when ``truncate``), ``True`` / ``"sentence"`` (250 words, 1 sentence overlap), ``"word"``
-      (250 words, 100 overlap), or a dict as in Elasticsearch, e.g.
-      ``{"strategy": "word", "max_chunk_size": 200, "overlap": 50}``.
-    * ``pooling``: ``"mean"`` -> ``embedding``: fixed-size list of float32, one vector per row;
-      ``None`` -> ``chunks``: list of ``{text, start, end, embedding}`` per row.
-    * ``api``: ``"hf"`` (default: the HF router, or the ``endpoint`` URL as given), ``"tei"``
-      (``{endpoint}/embed``) or ``"openai"`` (``{endpoint}/v1/embeddings``, with
-      ``encoding_format="float"`` or ``"base64"``). An endpoint ending in ``/embed`` or
-      ``/v1/embeddings`` picks its flavour by itself.
-    * ``dim`` declares the vector size (the column type is then known before anything is sent);
-      ``dimensions`` asks the server for truncated (Matryoshka) vectors of that size.
+    Chunks are deduplicated across rows, cached one by one and sent ``batch_size`` at a time; the
+    vectors stay float32 from the answer to the column.
+
+    Parameters
+    ----------
+    col : str
+        The text column (or a Series of as many rows). On ``Series.hf`` and ``Expr.hf`` the
+        series or expression itself is this input. Missing values and empty strings give null
+        outputs and send nothing.
+    chunking : bool, str or dict, optional
+        Split long texts before embedding, as Elasticsearch does: ``none`` or None (default: each
+        text is sent whole, cut by the server when ``truncate``), ``sentence`` or True (250 words,
+        1 sentence overlap), ``word`` (250 words, 100 overlap), or a dict of chunking settings
+        such as ``{"strategy": "word", "max_chunk_size": 200, "overlap": 50}``.
+    pooling : {"mean", "none"} or None, default "mean"
+        ``mean``: one vector per row, the mean of its chunks' vectors; ``none`` or None: each chunk
+        with its own vector.
+    api : {"hf", "tei", "openai"}, optional
+        The server's flavour: ``hf`` (the HF router, or the endpoint as given), ``tei``
+        (``{endpoint}/embed``) or ``openai`` (``{endpoint}/v1/embeddings``), these two needing an
+        endpoint. Default: ``tei`` or ``openai`` for an endpoint ending in ``/embed`` or
+        ``/v1/embeddings``, else ``hf``.
+    normalize : bool, default True
+        Return unit-length vectors (mean-pooled vectors are normalised again).
+    truncate : bool or None, default True
+        Let the server cut texts longer than the model's limit (otherwise they fail).
+    dim : int, optional
+        The vector size, declared so that the output type is known before anything is sent; the
+        answers must have it.
+    dimensions : int, optional
+        Ask the server for shorter (Matryoshka) vectors of this size.
+    prompt_name : str, optional
+        The name of a prompt the model defines, put before each text (e.g. ``"query"``).
+    encoding_format : {"float", "base64"}, optional
+        Only with the ``openai`` api: how the vectors travel, ``float`` or ``base64`` (default
+        ``float``).
+    model : str, optional
+        A Hub model id (with ``provider="local"`` also a local directory); default
+        ``sentence-transformers/all-MiniLM-L6-v2``.
+    parameters : dict, optional
+        Extra API parameters, sent as given; they win over the named arguments.
+    prefix : str, optional
+        The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
+    **settings
+        Settings for this call only, any of :class:`~hf_frame.SettingsKwargs`
+        (``max_concurrency=8``, ``cache=False``, ``errors="raise"``, ``provider="local"``...).
+
+    Returns
+    -------
+    DataFrame
+        The frame with these columns added, named ``<col>_<field>``, of the Arrow types below
+        (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
+        fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
+
+        * ``embedding`` (fixed_size_list<float>[dim], polars ``Array(Float32, dim)``): with
+          ``pooling="mean"``; a lazy plan that cannot know the size (no ``dim``, and a model whose
+          size hf_frame does not know) declares list<float>;
+        * ``chunks`` (list<struct<text: string, start: int64, end: int64, embedding:
+          fixed_size_list<float>[dim]>>): instead, with ``pooling=None``; ``start`` and ``end`` are
+          character offsets into the row's text;
+        * ``error`` (string): null, or why the row failed.
+
+    Examples
+    --------
+    >>> df.hf.embed("review")["review_embedding"]                       # doctest: +SKIP
+    >>> df.hf.embed("article", chunking="sentence")                     # doctest: +SKIP
+    >>> df.hf.embed("text", endpoint="http://localhost:8080", api="tei", dim=384)   # doctest: +SKIP
     """
     return _build_embed("embed", col, chunking=chunking, pooling=pooling, api=api, normalize=normalize,
                         truncate=truncate, dim=dim, dimensions=dimensions, prompt_name=prompt_name,
@@ -439,7 +502,7 @@ class LocalSimilarityJob(EmbedJob):
             fields=list(self.output_type()))
 
 
-def local_similarity(job: Job, settings: dict) -> LocalSimilarityJob:
+def local_similarity(job: Job, settings: SettingsKwargs) -> LocalSimilarityJob:
     """The local form of a ``similarity`` job: same inputs, outputs and names, embeddings shared with ``embed``."""
     shared = _build_embed("embed", "", chunking=None, pooling="mean", api=None, normalize=True, truncate=True,
                           dim=None, dimensions=None, prompt_name=None, encoding_format=None, model=job.call.model,
@@ -602,13 +665,78 @@ def search(query: str, col: Any, *, k: int = 10, chunking: Any = None, api: str 
            normalize: bool = True, truncate: bool | None = True, dim: int | None = None,
            dimensions: int | None = None, prompt_name: str | None = None, encoding_format: str | None = None,
            model: str | None = None, parameters: dict | None = None, prefix: str | None = None,
-           **settings: Any) -> SearchJob:
-    """Semantic search: the ``k`` rows of ``col`` most similar to ``query``, best first, with ``score``.
+           **settings: Unpack[SettingsKwargs]) -> SearchJob:
+    """Semantic search: the ``k`` rows of ``col`` most similar to ``query``, best first.
 
-    ``col`` is a text column (embedded like :func:`embed` with the same arguments: computed once,
-    then from the cache) or a column of vectors made earlier by ``embed`` (used as it is; pass the
-    same ``model``/``api`` so the query is embedded the same way). Rows that failed or are empty
-    are never returned. The result is a new frame: the selected rows plus a ``score`` column.
+    The column is embedded like :func:`embed` with the same arguments (computed once, then read
+    from the cache), or is a column of vectors made earlier by ``embed`` (used as it is: pass the
+    same ``model`` and ``api`` so the query is embedded the same way). Rows that failed or are empty
+    are never returned.
+
+    Parameters
+    ----------
+    query : str
+        The text to search for (not empty).
+    col : str
+        The text column, or a column of vectors (on ``Series.hf`` and ``Expr.hf`` the series or
+        expression itself is this input).
+    k : int, default 10
+        How many rows to return; fewer when fewer rows have a vector.
+    chunking : bool, str or dict, optional
+        Split long texts before embedding, as Elasticsearch does: ``none`` or None (default: each
+        text is sent whole, cut by the server when ``truncate``), ``sentence`` or True (250 words,
+        1 sentence overlap), ``word`` (250 words, 100 overlap), or a dict of chunking settings
+        such as ``{"strategy": "word", "max_chunk_size": 200, "overlap": 50}``.
+    api : {"hf", "tei", "openai"}, optional
+        The server's flavour: ``hf`` (the HF router, or the endpoint as given), ``tei``
+        (``{endpoint}/embed``) or ``openai`` (``{endpoint}/v1/embeddings``), these two needing an
+        endpoint. Default: ``tei`` or ``openai`` for an endpoint ending in ``/embed`` or
+        ``/v1/embeddings``, else ``hf``.
+    normalize : bool, default True
+        Return unit-length vectors (mean-pooled vectors are normalised again).
+    truncate : bool or None, default True
+        Let the server cut texts longer than the model's limit (otherwise they fail).
+    dim : int, optional
+        The vector size, declared so that the output type is known before anything is sent; the
+        answers must have it.
+    dimensions : int, optional
+        Ask the server for shorter (Matryoshka) vectors of this size.
+    prompt_name : str, optional
+        The name of a prompt the model defines, put before each text (e.g. ``"query"``).
+    encoding_format : {"float", "base64"}, optional
+        Only with the ``openai`` api: how the vectors travel, ``float`` or ``base64`` (default
+        ``float``).
+    model : str, optional
+        A Hub model id (with ``provider="local"`` also a local directory); default
+        ``sentence-transformers/all-MiniLM-L6-v2``.
+    parameters : dict, optional
+        Extra API parameters, sent as given; they win over the named arguments.
+    prefix : str, optional
+        Name the score column ``<prefix>_score`` instead of ``score``.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
+    **settings
+        Settings for this call only, any of :class:`~hf_frame.SettingsKwargs`
+        (``max_concurrency=8``, ``cache=False``, ``errors="raise"``, ``provider="local"``...).
+
+    Returns
+    -------
+    DataFrame
+        The ``k`` best rows of the frame, best first, with their index and every column, plus:
+
+        * ``score`` (double): the cosine similarity to the query (``search_score`` when the frame
+          already has a ``score`` column).
+
+        ``Series.hf`` gives the series' rows the same way; ``LazyFrame.hf`` plans it; ``Expr.hf``
+        gives every row's score (null where a row has no vector) and ``error``, in one struct.
+
+    Examples
+    --------
+    >>> df.hf.search("the package arrived late", "review", k=5)   # doctest: +SKIP
+    >>> emb = df.hf.embed("review")                               # doctest: +SKIP
+    >>> emb.hf.search("broken on arrival", "review_embedding")    # reuses the vectors  # doctest: +SKIP
     """
     checks.non_empty_text("search", "query", query)
     checks.positive_int("search", "k", k, allow_none=False)
@@ -656,18 +784,63 @@ class RerankJob(Job):
 
 def rerank(query: str, col: Any, *, top_n: int | None = None, raw_scores: bool = False,
            truncate: bool | None = True, api: str | None = None, model: str | None = None,
-           parameters: dict | None = None, prefix: str | None = None, **settings: Any) -> RerankJob:
-    """Relevance of every row of ``col`` to ``query``, from a reranker at ``endpoint=``.
+           parameters: dict | None = None, prefix: str | None = None,
+           **settings: Unpack[SettingsKwargs]) -> RerankJob:
+    """Reranking: the relevance of every row of ``col`` to ``query``, from a reranker server.
 
-    ``api``: ``"tei"`` (Text Embeddings Inference ``/rerank``, ``{"query", "texts"}``), ``"cohere"``
-    (``{"model", "query", "documents", "top_n"}``, as vLLM, infinity, Jina and Cohere take it) or
-    None (default: TEI's body first; a server answering Cohere-style, or refusing it for want of
-    ``documents``, gets Cohere's from then on). ``model`` is sent when given (servers hosting several
-    rerankers need it). The endpoint is the base URL (``/rerank`` is appended) or the full route.
+    Needs ``endpoint=``: a Text Embeddings Inference server running a reranker (e.g.
+    ``BAAI/bge-reranker-base``), or a Cohere-style one (vLLM, infinity, Jina, Cohere); the base URL
+    (``/rerank`` is appended) or the full route. Texts are deduplicated and sent ``batch_size`` at a
+    time, each request carrying the query.
 
-    Outputs ``rerank_score`` (float, every row) and ``rerank_rank`` (1 = most relevant; ties keep row
-    order; with ``top_n`` only the best ``top_n`` rows get a rank, the others null). Texts are
-    deduped and sent ``batch_size`` (32) at a time, each request carrying the query.
+    Parameters
+    ----------
+    query : str
+        The query (not empty).
+    col : str
+        The text column (on ``Series.hf`` and ``Expr.hf`` the series or expression itself is this
+        input).
+    top_n : int, optional
+        Rank only the ``top_n`` most relevant rows; the others get a null rank (default: every row).
+    raw_scores : bool, default False
+        The model's raw scores (logits) instead of probabilities.
+    truncate : bool or None, default True
+        Let the server cut texts longer than the model's limit (otherwise they fail).
+    api : {"tei", "cohere"}, optional
+        The request body: ``tei`` (``{"query", "texts"}``) or ``cohere`` (``{"model", "query",
+        "documents", "top_n"}``). Default: TEI's first; a server answering Cohere-style, or refusing
+        TEI's for want of ``documents``, gets Cohere's from then on.
+    model : str, optional
+        Sent when given: servers hosting several rerankers need it.
+    parameters : dict, optional
+        Extra API parameters, sent as given; they win over the named arguments.
+    prefix : str, optional
+        The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
+    **settings
+        Settings for this call only, any of :class:`~hf_frame.SettingsKwargs`
+        (``max_concurrency=8``, ``cache=False``, ``errors="raise"``, ``provider="local"``...).
+
+    Returns
+    -------
+    DataFrame
+        The frame with these columns added, named ``<col>_rerank_score`` and ``<col>_rerank_rank``,
+        of the Arrow types below (``pd.ArrowDtype`` in pandas, the matching dtypes in polars).
+        ``Series.hf`` returns the fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf``
+        is one struct of them:
+
+        * ``rerank_score`` (double): the relevance of every row;
+        * ``rerank_rank`` (int64): 1 for the most relevant row (ties keep row order); with ``top_n``,
+          null beyond it;
+        * ``error`` (string): null, or why the row failed.
+
+    Examples
+    --------
+    >>> df.hf.rerank("is it waterproof?", "review", endpoint="http://localhost:8081")   # doctest: +SKIP
+    >>> df.hf.rerank("refund", "doc", top_n=3, endpoint=url).sort_values("doc_rerank_rank")  # doctest: +SKIP
     """
     settings, extra = split_kwargs(settings)
     reject_unknown("rerank", extra)

@@ -13,14 +13,14 @@ import logging
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Mapping, Sequence, cast
 
 import numpy as np
 import pyarrow as pa
 
 from .. import runtime
 from ..backends.remote import providers
-from ..config import Settings, is_setting, resolve_settings
+from ..config import Settings, SettingsKwargs, is_setting, resolve_settings
 from ..core import columns as columns_
 from ..core import engine, recall
 from ..errors import RowErrors, RowErrorWarning, user_stacklevel
@@ -228,6 +228,7 @@ class Job:
                                 seconds={"prepare": 0.0, "cache": round(seconds, 4), "network": 0.0, "build": 0.0},
                                 **({"usage": dict.fromkeys(self.call.task.usage_fields, 0)}
                                    if self.call.task.usage_fields else {})))
+        self.log_summary(time.perf_counter() - seconds)
         data = recalled.data
         arrays = data.flatten() + [pa.nulls(len(data), pa.string())]
         return pa.StructArray.from_arrays(arrays, fields=list(data.type) + [pa.field(ERROR_FIELD, pa.string())])
@@ -317,19 +318,19 @@ class Job:
 # building jobs
 
 
-def split_kwargs(kwargs: dict[str, Any], api: Sequence[str] = ()) -> tuple[dict, dict]:
+def split_kwargs(kwargs: Mapping[str, Any], api: Sequence[str] = ()) -> tuple[SettingsKwargs, dict[str, Any]]:
     """Per-call settings overrides vs. extra API parameters (e.g. generation options).
 
     ``api`` names keywords that stay API parameters although a setting has the name (chat's
     ``max_tokens`` is the reply's length, as in every chat API, not the token budget)."""
-    settings = {k: v for k, v in kwargs.items() if is_setting(k) and k not in api}
+    settings = cast(SettingsKwargs, {k: v for k, v in kwargs.items() if is_setting(k) and k not in api})
     extra = {k: v for k, v in kwargs.items() if not is_setting(k) or k in api}
     return settings, extra
 
 
 def make_job(method: str, task_name: str, inputs: list[Input], *, model: str | None, parameters: dict | None,
              wire: dict | None = None, body: dict | None = None, options: dict | None = None, prefix: str | None = None,
-             settings: dict | None = None, **extra: Any) -> Job:
+             settings: SettingsKwargs | None = None, **extra: Any) -> Job:
     """Resolve settings, model and parameters into a one-call :class:`Job`."""
     task = TASKS[task_name]
     resolved = resolve_settings(**(settings or {}))

@@ -24,13 +24,13 @@ import math
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
 
 from .. import runtime
-from ..config import resolve_settings
+from ..config import SettingsKwargs, Unpack, resolve_settings
 from ..core import engine
 from ..errors import MissingColumnError, RowErrors, TemplateError
 from ..formats.cells import is_missing
@@ -51,6 +51,7 @@ from .embeddings import (
     top_k_from_scores,
 )
 from .job import ERROR_FIELD, Input, Job, Selection, split_kwargs
+from .kwargs import ChatKwargs
 
 __all__ = ["AggJob", "ClusterJob", "DedupJob", "FilterJob", "JoinJob", "TopKJob", "agg", "cluster", "connected",
            "dedup", "filter", "join", "kmeans", "nearest", "top_k"]
@@ -276,7 +277,7 @@ def _render(template: PromptTemplate, rows: Sequence[dict[str, Any]]) -> list[st
     return [template.render_or_none(row) for row in rows]
 
 
-def _embed_settings(settings: dict, endpoint: str | None) -> dict:
+def _embed_settings(settings: Mapping[str, Any], endpoint: str | None) -> dict:
     """The settings of an operator's embedding step: its own ``embed_endpoint`` (not ``endpoint=``,
     which is the ranking or chat server's)."""
     out = {k: v for k, v in settings.items() if k != "endpoint"}
@@ -285,7 +286,8 @@ def _embed_settings(settings: dict, endpoint: str | None) -> dict:
     return out
 
 
-def _embedder(method: str, col: Any, model: str | None, settings: dict, *, dim: int | None = None) -> EmbedJob:
+def _embedder(method: str, col: Any, model: str | None, settings: Mapping[str, Any], *,
+              dim: int | None = None) -> EmbedJob:
     return _build_embed(method, col, chunking=None, pooling="mean", api=None, normalize=True, truncate=True,
                         dim=dim, dimensions=None, prompt_name=None, encoding_format=None, model=model, parameters=None,
                         prefix=None, settings=settings)
@@ -385,23 +387,51 @@ class FilterJob(Job):
 
 
 def filter(prompt: Any, system: str | None = None, *, model: str | None = None, return_scores: bool = False,
-           prefix: str | None = None, **sampling: Any) -> FilterJob:  # noqa: A001 - the operator's name
+           prefix: str | None = None, **sampling: Unpack[ChatKwargs]) -> FilterJob:  # noqa: A001 - the operator's name
     """Keep the rows for which a yes/no question holds. One chat request per unique prompt.
 
-    ``prompt``: a template over the row's columns (``"Does this review mention a refund? {review}"``)
-    or a column of questions. Each row's question is sent with a boolean JSON schema
-    (``{"answer": true|false}``); the rows answered true are returned, in their order, with all
-    their columns. Rows whose answer failed are left out (and reported like any row error).
-    Requests: one per unique filled-in prompt not in the cache (the same prompt is asked once).
-
-    ``return_scores=True`` adds ``filter_score``: P(yes) from the answer's logprobs (logprobs and
-    top_logprobs are requested); null where the provider returns none. ``system`` replaces the
-    default instruction; other keywords are sampling parameters or settings, as for ``chat``.
+    Each row's question is sent with a boolean JSON schema (``{"answer": true|false}``); the rows
+    answered true are returned, in their order, with all their columns. Rows whose answer failed
+    are left out (and reported like any row error). Requests: one per unique filled-in prompt not
+    in the cache (the same prompt is asked once).
 
     Parameters
     ----------
-    return_scores : bool
-        Add filter_score, the probability of yes from the answer's logprobs (null where the provider returns none).
+    prompt : str
+        A template over the row's columns, such as ``"Does this review mention a refund? {review}"``,
+        or a column of questions.
+    system : str, optional
+        The system message, instead of the default instruction (answer the question with true or false).
+    model : str, optional
+        The chat model that answers the yes/no questions; default
+        ``meta-llama/Llama-3.1-8B-Instruct`` (chat's).
+    return_scores : bool, default False
+        Add ``filter_score``, the probability of yes from the answer's logprobs (logprobs are asked
+        for; null where the provider returns none).
+    prefix : str, optional
+        Name the score column ``<prefix>_score`` instead of ``filter_score``.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
+    **sampling
+        Settings for this call (:class:`~hf_frame.SettingsKwargs`), and chat sampling parameters
+        (:class:`~hf_frame.methods.kwargs.ChatKwargs`): any keyword that is not a setting, as for
+        ``chat``.
+
+    Returns
+    -------
+    DataFrame
+        The rows answered yes, in their order, with every column, plus with ``return_scores``:
+
+        * ``filter_score`` (double): P(yes).
+
+        The rows are a new frame (pandas: their index kept; ``Series.hf``: the series' rows, ``LazyFrame.hf``: planned).
+
+    Examples
+    --------
+    >>> df.hf.filter("Does this review mention a refund? {review}")             # doctest: +SKIP
+    >>> df.hf.filter("Is it about shipping? {review}", return_scores=True)      # doctest: +SKIP
     """
     settings, extra = split_kwargs(sampling, api=("max_tokens",))
     if isinstance(prompt, str) and is_template(prompt):
@@ -502,36 +532,64 @@ class TopKJob(Job):
 
 def top_k(query: str, k: int, col: Any, *, candidates: int | None = None, rank: str = "auto",
           model: str | None = None, system: str | None = None, embed_model: str | None = None,
-          embed_endpoint: str | None = None, prefix: str | None = None, **settings: Any) -> TopKJob:
+          embed_endpoint: str | None = None, prefix: str | None = None, **settings: Unpack[ChatKwargs]) -> TopKJob:
     """The ``k`` rows of ``col`` that best match ``query``, best first, with ``score`` and ``similarity``.
 
     The cheap path first: every row and the query are embedded (``embed_model``, batched and
-    cached like ``embed``), the ``candidates`` rows most similar to the query (default
-    ``max(4 * k, 20)``) are pre-selected, and only those are ordered by ``rank``:
-
-    * ``"rerank"``: a reranker at ``endpoint=`` (TEI or Cohere-style, as ``rerank``); ``score`` is its relevance;
-    * ``"llm"``: a chat model (``model``) is asked whether each candidate matches the query;
-      ``score`` is P(yes) from logprobs, or 1/0 when the provider returns none (ties keep the
-      embedding order); ``endpoint=`` is then the chat server's;
-    * ``"auto"`` (default): ``"rerank"`` when ``endpoint=`` is given, else ``"llm"``.
-
-    Requests: ceil((uncached texts + the query) / batch_size) for the embeddings, then for the
-    C = min(candidates, rows with text) candidates ceil(C / batch_size) to the reranker or C chat
-    requests (cached ones are free). ``similarity`` is the cosine with the query;
-    ``embed_endpoint`` sends the embeddings to a server of your own.
+    cached like ``embed``), the ``candidates`` rows most similar to the query are pre-selected, and
+    only those are ordered by ``rank``. Requests: ceil((uncached texts + the query) / batch_size)
+    for the embeddings, then for the C = min(candidates, rows with text) candidates
+    ceil(C / batch_size) to the reranker or C chat requests (cached ones are free).
 
     Parameters
     ----------
-    candidates : int
-        How many rows the embeddings pre-select for the ranker (default: max(4 k, 20)).
-    rank : str
-        Who orders the candidates: rerank (a reranker at --endpoint), llm (a chat model) or auto.
-    system : str
-        The system message of the chat model's yes/no questions (rank llm).
-    embed_model : str
-        The embedding model of the pre-selection (default: embed's).
-    embed_endpoint : str
-        A server of your own for the embeddings (--endpoint is the ranker's).
+    query : str
+        What the rows should match (not empty).
+    k : int
+        How many rows to return.
+    col : str
+        The text column (on ``Series.hf`` the series itself is this input).
+    candidates : int, optional
+        How many rows the embeddings pre-select for the ranker (default: max(4 k, 20); at least ``k``).
+    rank : {"auto", "rerank", "llm"}, default "auto"
+        Who orders the candidates: ``rerank`` (a reranker at the endpoint, TEI or Cohere-style, as
+        ``rerank``; ``score`` is its relevance), ``llm`` (a chat model asked whether each candidate
+        matches; ``score`` is P(yes), or 1/0 when the provider returns no logprobs), or ``auto``
+        (``rerank`` when an endpoint is set, else ``llm``).
+    model : str, optional
+        The ranker's model: the chat model with ``llm`` (default chat's,
+        ``meta-llama/Llama-3.1-8B-Instruct``), sent to the reranker with ``rerank``.
+    system : str, optional
+        The system message of the chat model's yes/no questions (``llm`` only).
+    embed_model : str, optional
+        The embedding model of the pre-selection (default ``sentence-transformers/all-MiniLM-L6-v2``, embed's).
+    embed_endpoint : str, optional
+        A server of your own for the embeddings (``endpoint`` is the ranker's server's).
+    prefix : str, optional
+        Name the columns ``<prefix>_score`` and ``<prefix>_similarity``.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
+    **settings
+        Settings for this call (:class:`~hf_frame.SettingsKwargs`); with ``llm``, also chat sampling
+        parameters (:class:`~hf_frame.methods.kwargs.ChatKwargs`).
+
+    Returns
+    -------
+    DataFrame
+        The ``k`` best rows of the frame, best first, with every column, plus (``top_k_score``,
+        ``top_k_similarity`` when the names are taken):
+
+        * ``score`` (double): the ranker's score;
+        * ``similarity`` (double): the cosine of the row's embedding with the query's.
+
+        The rows are a new frame (pandas: their index kept; ``Series.hf``: the series' rows, ``LazyFrame.hf``: planned).
+
+    Examples
+    --------
+    >>> df.hf.top_k("broken on arrival", 5, "review")                            # doctest: +SKIP
+    >>> df.hf.top_k("refund", 10, "review", rank="rerank", endpoint="http://localhost:8081")  # doctest: +SKIP
     """
     checks.non_empty_text("top_k", "query", query)
     checks.positive_int("top_k", "k", k, allow_none=False)
@@ -711,38 +769,64 @@ class JoinJob(Job):
 def join(right: Any, prompt: str, *, on_left: str | None = None, on_right: str | None = None, k: int = 3,
          exhaustive: bool = False, system: str | None = None, model: str | None = None, embed_model: str | None = None,
          embed_endpoint: str | None = None, return_scores: bool = False, prefix: str | None = None,
-         **sampling: Any) -> JoinJob:
+         **sampling: Unpack[ChatKwargs]) -> JoinJob:
     """Pairs of rows of this frame and ``right`` for which a yes/no question over both holds.
 
-    ``prompt`` is a template over both frames: ``{name}`` is a column of this (the left) frame, or
-    of ``right`` when only it has one; ``{left.name}`` and ``{right.name}`` say which. E.g.
-    ``left.hf.join(products, "Is the review {review} about {right.name}?")``.
-
-    The pairs asked about are pruned first: ``on_left`` and ``on_right`` (default: the first
-    column of each frame the prompt uses) are embedded (batched, cached), and each left row is
-    paired with its ``k`` most similar right rows. Only those pairs are sent, one chat request
-    per unique prompt: at most ``k`` x (left rows), never the cross product unless
-    ``exhaustive=True`` (every pair, no embeddings; ``dry_run=True`` shows the count first).
-
-    The output has the left columns, the right columns (a name both have gets ``_right``), and
-    with ``return_scores`` ``join_score`` (P(yes) from logprobs, null where the provider returns none).
+    The pairs asked about are pruned first: ``on_left`` and ``on_right`` are embedded (batched,
+    cached), and each left row is paired with its ``k`` most similar right rows. Only those pairs
+    are sent, one chat request per unique prompt: at most ``k`` x (left rows), never the cross
+    product unless ``exhaustive=True`` (``dry_run=True`` shows the count first).
 
     Parameters
     ----------
-    on_left, on_right : str
-        The columns embedded to choose the pairs (default: the first column of each frame the prompt uses).
-    k : int
+    right : DataFrame
+        The other frame (pandas or polars, as this one).
+    prompt : str
+        A template over both frames: ``{name}`` is a column of this (the left) frame, or of
+        ``right`` when only it has one; ``{left.name}`` and ``{right.name}`` say which, e.g.
+        ``"Is the review {review} about {right.name}?"``.
+    on_left, on_right : str, optional
+        The columns embedded to choose the pairs (default: the first column of each frame the
+        prompt uses). On ``Series.hf`` the series itself is ``on_left``.
+    k : int, default 3
         How many nearest right rows each left row is paired with.
-    exhaustive : bool
+    exhaustive : bool, default False
         Ask about every pair (left rows x right rows requests), with no embeddings.
-    system : str
+    system : str, optional
         The system message of the yes/no questions.
-    embed_model : str
-        The embedding model that chooses the pairs (default: embed's).
-    embed_endpoint : str
-        A server of your own for the embeddings (--endpoint is the chat server's).
-    return_scores : bool
-        Add join_score, the probability of yes from the answer's logprobs.
+    model : str, optional
+        The chat model that answers the yes/no questions; default
+        ``meta-llama/Llama-3.1-8B-Instruct`` (chat's).
+    embed_model : str, optional
+        The embedding model that chooses the pairs (default ``sentence-transformers/all-MiniLM-L6-v2``, embed's).
+    embed_endpoint : str, optional
+        A server of your own for the embeddings (``endpoint`` is the chat server's).
+    return_scores : bool, default False
+        Add ``join_score``, the probability of yes from the answer's logprobs (null where the
+        provider returns none).
+    prefix : str, optional
+        Name the score column ``<prefix>_score`` instead of ``join_score``.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
+    **sampling
+        Settings for this call (:class:`~hf_frame.SettingsKwargs`), and chat sampling parameters
+        (:class:`~hf_frame.methods.kwargs.ChatKwargs`): any keyword that is not a setting, as for
+        ``chat``.
+
+    Returns
+    -------
+    DataFrame
+        One row per pair answered yes: the left columns, then the right columns (a name both frames
+        have gets ``_right``), plus with ``return_scores``:
+
+        * ``join_score`` (double): P(yes).
+
+    Examples
+    --------
+    >>> reviews.hf.join(products, "Is the review {review} about {right.name}?")          # doctest: +SKIP
+    >>> reviews.hf.join(products, "...", exhaustive=True, dry_run=True).requests          # doctest: +SKIP
     """
     checks.positive_int("join", "k", k, allow_none=False)
     if not isinstance(prompt, str) or not is_template(prompt):
@@ -813,21 +897,53 @@ class DedupJob(EmbedJob):
 
 
 def dedup(col: Any, *, threshold: float = 0.9, model: str | None = None, dim: int | None = None,
-          prefix: str | None = None, **settings: Any) -> DedupJob:
-    """Group near-duplicate texts. Adds ``<col>_cluster`` (int64): rows with the same id are duplicates.
+          prefix: str | None = None, **settings: Unpack[SettingsKwargs]) -> DedupJob:
+    """Group near-duplicate texts: rows with the same ``<col>_cluster`` id are duplicates.
 
     Texts are embedded (batched, cached, shared with ``embed``); two rows are duplicates when the
     cosine of their embeddings is at least ``threshold``, and duplicates of duplicates share the id
-    (connected components). Ids are numbered from 0 in order of first appearance; rows without a
-    text get null. Requests: ceil(uncached unique texts / batch_size), nothing else (the
+    (connected components). Requests: ceil(uncached unique texts / batch_size), nothing else (the
     comparison is numpy on this machine, in blocks, each distinct text once). Keep one row per
     group with ``df.drop_duplicates("<col>_cluster")`` (pandas) or ``df.unique("<col>_cluster",
     keep="first", maintain_order=True)`` (polars).
 
     Parameters
     ----------
-    threshold : float
-        The smallest cosine between two duplicates' embeddings.
+    col : str
+        The text column (or a Series of as many rows). On ``Series.hf`` and ``Expr.hf`` the
+        series or expression itself is this input. Missing values and empty strings give null
+        outputs and send nothing.
+    threshold : float, default 0.9
+        The smallest cosine between two duplicates' embeddings, from -1 to 1.
+    model : str, optional
+        A Hub model id (with ``provider="local"`` also a local directory); default
+        ``sentence-transformers/all-MiniLM-L6-v2``.
+    dim : int, optional
+        The vector size, declared so that the embeddings' type is known before anything is sent.
+    prefix : str, optional
+        The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
+    **settings
+        Settings for this call only, any of :class:`~hf_frame.SettingsKwargs`
+        (``max_concurrency=8``, ``cache=False``, ``errors="raise"``, ``provider="local"``...).
+
+    Returns
+    -------
+    DataFrame
+        The frame with these columns added, named ``<col>_<field>``, of the Arrow types below
+        (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
+        fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
+
+        * ``cluster`` (int64): the group id, numbered from 0 in order of first appearance; null for
+          rows without a text;
+        * ``error`` (string): null, or why the row failed.
+
+    Examples
+    --------
+    >>> df.hf.dedup("review", threshold=0.95).drop_duplicates("review_cluster")   # doctest: +SKIP
     """
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not -1 <= threshold <= 1:
         raise ValueError(f"dedup: threshold must be a cosine between -1 and 1, got {threshold!r}")
@@ -904,25 +1020,58 @@ class ClusterJob(EmbedJob):
 
 def cluster(col: Any, k: int, *, name_clusters: bool = False, seed: int = 0, model: str | None = None,
             name_model: str | None = None, dim: int | None = None, prefix: str | None = None,
-            **settings: Any) -> ClusterJob:
-    """``k`` topical clusters of a text column. Adds ``<col>_cluster`` (int64, 0..k-1).
+            **settings: Unpack[SettingsKwargs]) -> ClusterJob:
+    """Topical clusters of a text column: k-means on its embeddings, ``k`` clusters.
 
     Texts are embedded (``model``; batched, cached, shared with ``embed``), and the unit vectors
     clustered with k-means (scikit-learn's ``KMeans`` when it is installed, else numpy's k-means++
-    and Lloyd iterations; ``seed`` makes it repeatable). Clusters are numbered in order of first
-    appearance; rows without a text get null. ``name_clusters=True`` adds ``<col>_cluster_name``:
-    a chat model (``name_model``) is shown the texts closest to each cluster's center and names
-    it. Requests: ceil(uncached unique texts / batch_size) for the embeddings, plus k chat
-    requests with ``name_clusters``.
+    and Lloyd iterations). Requests: ceil(uncached unique texts / batch_size) for the embeddings,
+    plus k chat requests with ``name_clusters``.
 
     Parameters
     ----------
-    name_clusters : bool
+    col : str
+        The text column (or a Series of as many rows). On ``Series.hf`` and ``Expr.hf`` the
+        series or expression itself is this input. Missing values and empty strings give null
+        outputs and send nothing.
+    k : int
+        How many clusters (at least as many rows need a text).
+    name_clusters : bool, default False
         Add a name per cluster, from a chat model shown the texts closest to its center.
-    seed : int
+    seed : int, default 0
         The seed of k-means (the same seed gives the same clusters).
-    name_model : str
-        The chat model that names the clusters (default: chat's).
+    model : str, optional
+        A Hub model id (with ``provider="local"`` also a local directory); default
+        ``sentence-transformers/all-MiniLM-L6-v2``.
+    name_model : str, optional
+        The chat model that names the clusters (default: chat's, ``meta-llama/Llama-3.1-8B-Instruct``).
+    dim : int, optional
+        The vector size, declared so that the embeddings' type is known before anything is sent.
+    prefix : str, optional
+        The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
+    **settings
+        Settings for this call (:class:`~hf_frame.SettingsKwargs`); with ``name_clusters``, also chat
+        sampling parameters for the naming requests (``seed`` is k-means').
+
+    Returns
+    -------
+    DataFrame
+        The frame with these columns added, named ``<col>_<field>``, of the Arrow types below
+        (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns the
+        fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
+
+        * ``cluster`` (int64): 0 to k-1, numbered in order of first appearance; null for rows
+          without a text;
+        * ``cluster_name`` (string): only with ``name_clusters``;
+        * ``error`` (string): null, or why the row failed.
+
+    Examples
+    --------
+    >>> df.hf.cluster("review", 5, name_clusters=True)                           # doctest: +SKIP
     """
     checks.positive_int("cluster", "k", k, allow_none=False)
     settings, extra = split_kwargs(settings, api=("max_tokens",))
@@ -1099,25 +1248,52 @@ class AggJob(Job):
 
 
 def agg(prompt: str, col: Any, by: str | Sequence[str] | None = None, *, model: str | None = None,
-        context_tokens: int | None = None, prefix: str | None = None, **sampling: Any) -> AggJob:
-    """One answer over many rows: ``prompt`` (an instruction, e.g. "Summarise the complaints") over
-    the texts of ``col``, per group of ``by`` (one or more columns; None: the whole frame).
+        context_tokens: int | None = None, prefix: str | None = None, **sampling: Unpack[ChatKwargs]) -> AggJob:
+    """One answer over many rows: an instruction answered over the texts of a column, per group.
 
     Hierarchical: each group's texts are packed, in order, into prompts that fit the model's
-    context (``context_tokens``; default: the smallest the router lists for the model, else 8192),
-    leaving room for a reply of ``max_tokens`` (default 512); each is answered; when a group took
-    several prompts, their answers are packed and combined the same way, level by level, until one
-    answer is left. Requests: per group, ceil(its tokens / room) at the first level, then about
-    half as many at each next level (one when everything fits at once); the plan
+    context, leaving room for a reply of ``max_tokens`` (default 512); each is answered; when a
+    group took several prompts, their answers are packed and combined the same way, level by level,
+    until one answer is left. Requests: per group, ceil(its tokens / room) at the first level, then
+    about half as many at each next level (one when everything fits at once); the plan
     (``dry_run=True``) counts them.
-
-    Returns one row per group, in order of first appearance: the ``by`` columns, ``<col>_answer``,
-    ``<col>_count`` (the texts that went in) and ``<col>_error``.
 
     Parameters
     ----------
-    context_tokens : int
-        The model's context length in tokens (default: the router's, else 8192).
+    prompt : str
+        The instruction, e.g. ``"Summarise the complaints"`` (not empty).
+    col : str
+        The text column (on ``Series.hf`` the series itself is this input).
+    by : str or list of str, optional
+        The columns whose values make the groups (default: the whole frame is one group).
+    model : str, optional
+        The chat model; default ``meta-llama/Llama-3.1-8B-Instruct`` (chat's).
+    context_tokens : int, optional
+        The model's context length in tokens (default: the smallest the router lists for the
+        model, else 8192).
+    prefix : str, optional
+        The output columns' prefix, instead of the input column's name.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
+    **sampling
+        Settings for this call (:class:`~hf_frame.SettingsKwargs`), and chat sampling parameters
+        (:class:`~hf_frame.methods.kwargs.ChatKwargs`): any keyword that is not a setting, as for
+        ``chat``.
+
+    Returns
+    -------
+    DataFrame
+        One row per group, in order of first appearance: the ``by`` columns, then:
+
+        * ``<col>_answer`` (string): the answer;
+        * ``<col>_count`` (int64): how many texts went in;
+        * ``<col>_error`` (string): null, or why the group failed.
+
+    Examples
+    --------
+    >>> df.hf.agg("Summarise the complaints", "review", by="product")            # doctest: +SKIP
     """
     checks.non_empty_text("agg", "prompt", prompt)
     checks.positive_int("agg", "context_tokens", context_tokens)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import pyarrow as pa
 
+from ..config import SettingsKwargs, Unpack
 from .job import Input, Job, make_job, reject_unknown, split_kwargs
 
 
@@ -48,7 +49,7 @@ def _with_columns(job: TabularJob, names: list[str]) -> TabularJob:
     return dataclasses.replace(job, inputs=[Input(c, c) for c in names], calls=calls, every_column=False)
 
 
-def _tabular(method: str, task: str, columns: Any, model, parameters, prefix, settings: dict) -> Job:
+def _tabular(method: str, task: str, columns: Any, model, parameters, prefix, settings: Mapping[str, Any]) -> Job:
     settings, extra = split_kwargs(settings)
     reject_unknown(method, extra)
     job = make_job(method, task, [], model=model, parameters=parameters, prefix=prefix or method, settings=settings)
@@ -69,23 +70,84 @@ def _tabular(method: str, task: str, columns: Any, model, parameters, prefix, se
 
 
 def tabular_classify(columns: Any = None, *, model: str | None = None, parameters: dict | None = None,
-                     prefix: str | None = None, **settings: Any) -> Job:
-    """Tabular classification of every row. Output ``prediction`` (string: the class label).
+                     prefix: str | None = None, **settings: Unpack[SettingsKwargs]) -> Job:
+    """Tabular classification of every row with a scikit-learn style model of the Hub.
 
-    ``columns``: the feature columns (default: every column of the frame). On a Series or an
-    expression whose values are rows (``pl.struct(pl.all()).hf.tabular_classify()``), each
-    value is one row.
+    Identical rows are predicted once, and rows are sent ``batch_size`` at a time.
 
+    Parameters
+    ----------
+    columns : str or list of str, optional
+        The feature columns (default: every column of the frame). On a Series or an expression
+        whose values are rows (``pl.struct(pl.all()).hf.tabular_classify()``), each value is one row.
+    model : str, optional
+        A Hub model id; default ``julien-c/wine-quality``.
+    parameters : dict, optional
+        Extra API parameters, sent as given; they win over the named arguments.
+    prefix : str, optional
+        The output columns' prefix, instead of ``tabular_classify``.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
+    **settings
+        Settings for this call only, any of :class:`~hf_frame.SettingsKwargs`
+        (``max_concurrency=8``, ``cache=False``, ``errors="raise"``, ``provider="local"``...).
+
+    Returns
+    -------
+    DataFrame
+        The frame with these columns added, named ``tabular_classify_<field>``, of the Arrow types
+        below (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns
+        the fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
+
+        * ``prediction`` (string): the predicted class;
+        * ``error`` (string): null, or why the row failed.
+
+    Examples
+    --------
     >>> wines.hf.tabular_classify(model="julien-c/wine-quality")             # doctest: +SKIP
     """
     return _tabular("tabular_classify", "tabular-classification", columns, model, parameters, prefix, settings)
 
 
 def tabular_regress(columns: Any = None, *, model: str | None = None, parameters: dict | None = None,
-                    prefix: str | None = None, **settings: Any) -> Job:
-    """Tabular regression of every row. Output ``prediction`` (float64). ``columns`` as for
-    :func:`tabular_classify`.
+                    prefix: str | None = None, **settings: Unpack[SettingsKwargs]) -> Job:
+    """Tabular regression of every row with a scikit-learn style model of the Hub.
 
+    Identical rows are predicted once, and rows are sent ``batch_size`` at a time.
+
+    Parameters
+    ----------
+    columns : str or list of str, optional
+        The feature columns (default: every column of the frame). On a Series or an expression
+        whose values are rows (``pl.struct(pl.all()).hf.tabular_regress()``), each value is one row.
+    model : str, optional
+        A Hub model id; default ``scikit-learn/Fish-Weight``.
+    parameters : dict, optional
+        Extra API parameters, sent as given; they win over the named arguments.
+    prefix : str, optional
+        The output columns' prefix, instead of ``tabular_regress``.
+    dry_run : bool, default False
+        Return what the call would send and cost (a :class:`~hf_frame.methods.plan.Plan`: rows,
+        unique inputs, cached answers, requests, tokens, dollars) instead of running it; nothing is
+        sent. Not on ``Expr.hf``.
+    **settings
+        Settings for this call only, any of :class:`~hf_frame.SettingsKwargs`
+        (``max_concurrency=8``, ``cache=False``, ``errors="raise"``, ``provider="local"``...).
+
+    Returns
+    -------
+    DataFrame
+        The frame with these columns added, named ``tabular_regress_<field>``, of the Arrow types
+        below (``pd.ArrowDtype`` in pandas, the matching dtypes in polars). ``Series.hf`` returns
+        the fields alone, ``LazyFrame.hf`` adds them to the plan, ``Expr.hf`` is one struct of them:
+
+        * ``prediction`` (double): the predicted value;
+        * ``error`` (string): null, or why the row failed.
+
+    Examples
+    --------
     >>> fish.hf.tabular_regress(["Height", "Width", "Length1"], model="scikit-learn/Fish-Weight")  # doctest: +SKIP
     """
     return _tabular("tabular_regress", "tabular-regression", columns, model, parameters, prefix, settings)
