@@ -800,7 +800,8 @@ class _CacheWriter:
 
     def put(self, items: dict[str, bytes]) -> None:
         if self.direct:
-            self.cache.put_many(items)
+            self.cache.put_many(items)  # served to later reads at once, written in the background
+            self.written += 1  # a call that read the cache meanwhile reads its claimed keys again
             return
         self.pending.update(items)
         if self.task is None or self.task.done():
