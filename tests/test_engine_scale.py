@@ -28,6 +28,7 @@ import hf_frame
 from hf_frame import runtime
 from hf_frame.core import recall
 from hf_frame.core.columns import Repeat, expand, factorize, from_rows
+from hf_frame.tasks import TASKS, Call
 
 
 @pytest.fixture
@@ -106,6 +107,43 @@ def test_a_cached_million_rows_send_no_request(hf):
     for i in (0, 999, 123_456, 999_999):
         want = answers.classify(texts[i % 1000])[0]
         assert outs[0]["t_label"].iloc[i] == want["label"] and outs[0]["t_score"].iloc[i] == pytest.approx(want["score"])
+
+
+@pytest.mark.parametrize("top_k", [1, 2, None])
+def test_cached_answers_read_by_arrow_equal_the_python_decoding(hf, top_k):
+    texts = [f"review {i}" for i in range(300)]
+    df = pd.DataFrame({"t": texts * 3})
+    fresh = df.hf.classify("t", top_k=top_k)
+    recall._clear()
+    cached = df.hf.classify("t", top_k=top_k)
+    assert hf_frame.last_run()["cached"] == 300 and hf.count() == 300
+    pd.testing.assert_frame_equal(fresh, cached)
+    task = TASKS["text-classification"]
+    call = Call(task, "m", options={"top_k": top_k})
+    datas = [task.encode(r) for r in ([{"label": "a", "score": 0.5}, {"label": "b", "score": 0.25}],
+                                      [{"label": "c", "score": 1e-300}])]
+    built = task.decode_array(call, datas)
+    assert built.type == task.output_type(call)
+    assert built.to_pylist() == task.build_array(call, [task.decode(d) for d in datas]).to_pylist()
+
+
+@pytest.mark.parametrize("damaged", [b'{"not": "a label list"', b'{"not": "a label list"}', b'[]'])
+def test_a_damaged_cached_answer_is_sent_again_and_the_others_still_come_from_the_cache(hf, damaged):
+    texts = [f"review {i}" for i in range(50)]
+    df = pd.DataFrame({"t": texts})
+    first = df.hf.classify("t")
+    cache = runtime.get_cache(hf_frame.resolve_settings())
+    cache.flush()
+    import sqlite3
+
+    with sqlite3.connect(cache.path) as db:  # another version's value, or a damaged one
+        (key,) = db.execute("SELECT key FROM answers ORDER BY key LIMIT 1").fetchone()
+        db.execute("UPDATE answers SET value = ? WHERE key = ?", (damaged, key))
+    recall._clear()
+    hf.reset()
+    again = df.hf.classify("t")
+    assert hf.count() == 1 and hf_frame.last_run()["cached"] == 49
+    pd.testing.assert_frame_equal(first, again)
 
 
 def test_a_rerun_is_answered_from_the_outputs_this_process_kept(hf):

@@ -9,7 +9,8 @@ import pytest
 
 
 @pytest.mark.parametrize("name", ["hf_frame.formats.cells", "hf_frame.formats.ids", "hf_frame.formats.wire",
-                                  "hf_frame.formats.generated", "hf_frame.methods.checks"])
+                                  "hf_frame.formats.generated", "hf_frame.formats.arrow_json",
+                                  "hf_frame.methods.checks"])
 def test_module_doctests(name):
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)

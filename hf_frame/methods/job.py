@@ -272,7 +272,7 @@ class Job:
     def passes(self, columns: Sequence[Sequence[Any]], labels: Sequence[Any] | None = None,
                input_names: Sequence[str] = ()) -> list[tuple[str, Call, list[tuple], Any]]:
         """The engine passes :meth:`run` makes: ``(stage name, call, rows, labels)`` each."""
-        rows = list(zip(*columns)) if columns else []
+        rows = columns_.LazyRows(columns)  # built only when a pass is planned or budgeted row by row
         calls = [dataclasses.replace(c, input_names=tuple(input_names), view={**c.view, "method": self.method})
                  for c in self.calls]
         names = [self.method] if len(calls) == 1 else [f"{self.method} ({i}/{len(calls)})"

@@ -330,6 +330,16 @@ class Task:
                 out.append(UNREADABLE)
         return out
 
+    def decode_array(self, call: Call, datas: Sequence[bytes]) -> pa.Array | None:
+        """Many cached values straight into their built output (what :meth:`build_array` gives for
+        their decoded results), or None: this task has no columnar decoder, or a value does not
+        read as one (the engine then uses :meth:`decode_many` and ``build_array``).
+
+        Cached values were checked against the output type before they were stored, so a task
+        may read them with a fixed Arrow type (see :mod:`hf_frame.formats.arrow_json`).
+        """
+        return None
+
     # -- async hooks (media tasks read files / fetch URLs here) --------------------------------
     async def resolve_items(self, call: Call, items: list[Any]) -> list[Any]:
         """Turn prepared items into their final, hashable form (e.g. a content hash). Default: as is."""

@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any, Hashable, Sequence
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from ..formats.arrow_json import read_json_values
 from .base import Task, require_text
 from .defaults import default_model
 
@@ -76,9 +78,24 @@ class RankedLabelsOutput:
 
     def to_row(self, call, result):
         top_k = call.options.get("top_k")
+        if not result:  # parse refuses such an answer: only a damaged cache value can hold one
+            raise ValueError("the answer holds no label at all")
         ranked = result if top_k is None else result[:top_k]
-        best = ranked[0] if ranked else {"label": None, "score": None}
+        best = ranked[0]
         return best if top_k == 1 else {**best, "labels": ranked}
+
+    def decode_array(self, call, datas):
+        """The cached label/score lists read by Arrow, the best label taken with Arrow compute."""
+        ranked = read_json_values(datas, pa.list_(LABEL_SCORE))
+        if ranked is None or ranked.null_count or pc.min(pc.list_value_length(ranked)).as_py() == 0:
+            return None  # not what this version caches (see check): the values are read one by one
+        best = ranked.values.take(ranked.offsets.slice(0, len(ranked)))  # the first of each list
+        fields = [best.field("label"), best.field("score")]
+        top_k = call.options.get("top_k")
+        if top_k == 1:
+            return pa.StructArray.from_arrays(fields, fields=list(LABEL_SCORE))
+        labels = ranked if top_k is None else pc.list_slice(ranked, 0, top_k)
+        return pa.StructArray.from_arrays([*fields, labels], fields=list(self.output_type(call)))
 
 
 class TextClassification(RankedLabelsOutput, Task):
