@@ -8,7 +8,8 @@ reduces the rows to their distinct input combinations in vectorized code
 * ``codes``: one int per row, the index of its combination, ``-1`` where an input is missing
   (null, NaN, None): such rows get null outputs and never reach a Python loop;
 * ``uniques``: per input, its value in each combination (in order of first appearance; one
-  list per input rather than a tuple per combination, which would cost ~56 bytes each);
+  sequence per input rather than a tuple per combination, which would cost ~56 bytes each;
+  for Arrow input an :class:`ArrowValues`, whose Python values are made only when asked);
 * ``first``: the first row of each combination (its label names it in messages).
 
 Everything after that (prepare, keys, cache, sending, decoding, building the output) runs once
@@ -27,7 +28,7 @@ import pyarrow.compute as pc
 
 from ..formats.cells import is_missing
 
-__all__ = ["WHITESPACE", "Factorized", "LazyRows", "Repeat", "as_arrow", "blank_texts", "expand", "factorize", "from_rows"]
+__all__ = ["WHITESPACE", "ArrowValues", "Factorized", "LazyRows", "Repeat", "as_arrow", "blank_texts", "expand", "factorize", "from_rows"]
 
 # Arrow types whose values dictionary_encode can hash (nested types cannot).
 _ENCODABLE = (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary, pa.types.is_large_binary,
@@ -54,6 +55,35 @@ class Repeat(Sequence):
 
     def __repr__(self) -> str:
         return f"Repeat({self.value!r}, {self.n})"
+
+
+class ArrowValues(Sequence):
+    """The values of an Arrow array, as Python objects made a few thousand at a time when asked.
+
+    A list of 100,000 distinct texts costs ~90 bytes a text for as long as the call lives; this
+    keeps only the Arrow array (the texts' bytes) and makes each ``str`` when it is keyed or sent.
+    """
+
+    __slots__ = ("array",)
+    CHUNK = 8192
+
+    def __init__(self, array: pa.Array) -> None:
+        self.array = array
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return self.array[index].to_pylist()
+        return self.array[index].as_py()
+
+    def __iter__(self) -> Iterator[Any]:
+        for start in range(0, len(self.array), self.CHUNK):
+            yield from self.array.slice(start, self.CHUNK).to_pylist()
+
+    def __repr__(self) -> str:
+        return f"ArrowValues({len(self.array)} values of {self.array.type})"
 
 
 class LazyRows(Sequence):
@@ -89,7 +119,7 @@ class Factorized:
 
     n: int
     codes: np.ndarray  # int64 per row; -1: an input is missing
-    uniques: list[list]  # per input, its value in each combination
+    uniques: list[Sequence]  # per input, its value in each combination (Arrow input: ArrowValues)
     first: np.ndarray  # int64 per combination: its first row
     arrow: pa.Array | None = None  # one input from Arrow: its distinct values as Arrow (= uniques[0])
 
@@ -187,8 +217,14 @@ def _combine(n: int, parts: list[tuple[np.ndarray, list]]) -> Factorized:
         count = len(distinct)
     first = _first_rows(codes_out, count)
     # Each combination's values are those of its first row.
-    columns = [[uniques[c] for c in codes[first].tolist()] for codes, uniques in parts]
+    columns = [_take(uniques, codes[first]) for codes, uniques in parts]
     return Factorized(n, codes_out, columns, first)
+
+
+def _take(values: Sequence[Any], positions: np.ndarray) -> list:
+    if isinstance(values, ArrowValues):
+        return values.array.take(pa.array(positions, type=pa.int64())).to_pylist()
+    return [values[p] for p in positions.tolist()]
 
 
 def _first_rows(codes: np.ndarray, count: int) -> np.ndarray:
@@ -228,8 +264,11 @@ def _factorize_one(column: Any, n: int) -> tuple[np.ndarray, list, pa.Array | No
 
 def _arrow_factorize(array: pa.Array) -> tuple[np.ndarray, list, pa.Array]:
     encoded = pc.dictionary_encode(array)
+    # Arrow's allocator keeps the hash table it just freed (~260 bytes per distinct text,
+    # measured for 100,000): give it back, so the Python objects made next can use that memory.
+    pa.default_memory_pool().release_unused()
     codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-    return codes, encoded.dictionary.to_pylist(), encoded.dictionary
+    return codes, ArrowValues(encoded.dictionary), encoded.dictionary
 
 
 def as_arrow(column: Any) -> pa.Array | None:

@@ -40,7 +40,7 @@ from ..errors import AnswerError, FatalRequestError, InputError, RowRequestError
 from ..runtime import get_cache
 from ..tasks.base import BUILD_ERRORS, UNREADABLE, Call, RowFailure, Task
 from . import keys
-from .columns import Factorized, blank_texts, factorize, from_rows
+from .columns import ArrowValues, Factorized, blank_texts, factorize, from_rows
 from .progress import Progress
 
 # key -> the _Sender sending it right now, for every call in the process.
@@ -231,7 +231,6 @@ class _Plan:
     def __init__(self, call: Call, inputs: Factorized, build: Builder | None = None) -> None:
         self.call, self.task, self.inputs = call, call.task, inputs
         self.sink = _Sink(build) if build is not None else None
-        self.items: list[Any] = []  # per slot (None for failures)
         self.slot_keys: list[str | None] = []  # per slot (None for failures)
         self.n_keys = 0
         self.results: list[Any] = []
@@ -243,8 +242,10 @@ class _Plan:
         self.weight = np.zeros(0, dtype=np.int64)  # per slot: its rows
         self.failed_rows = 0
         self._outcome: Outcome | None = None
+        self.items: Sequence[Any] = []  # per slot (None for failures)
         self._items: list[Any] = []  # per distinct value, until the keys are made
-        self._present: list[int] = []  # distinct values with an item to send
+        self._present: Sequence[int] = []  # distinct values with an item to send
+        self._texts: pa.Array | None = None  # or: the present values are these texts (the default prepare)
 
     @classmethod
     def prepare(cls, call: Call, inputs: Factorized, labels: Sequence[Any] | None,
@@ -252,18 +253,22 @@ class _Plan:
         """``task.prepare`` once per distinct input combination (its first row names it)."""
         plan = cls(call, inputs, build)
         texts = inputs.arrow
-        if type(plan.task).prepare is Task.prepare and texts is not None and _is_text(texts.type):
+        task = type(plan.task)
+        if (task.prepare is Task.prepare and task.resolve_items is Task.resolve_items and texts is not None
+                and _is_text(texts.type)):
             # The default prepare of a column of Arrow strings: blank ones give no item, the
-            # others are the item (no other value type is possible), found without a Python call.
-            blank = blank_texts(texts).tolist()
-            items = [None if b else v for v, b in zip(inputs.uniques[0], blank)]
-        else:
-            prepare = plan.task.prepare
-            firsts = inputs.first.tolist()
-            if labels is not None:
-                firsts = [labels[i] for i in firsts]
-            with runtime.gc_paused():
-                items = [prepare(call, values, row) for values, row in zip(inputs.rows(), firsts)]
+            # others are the item (Arrow text is valid Unicode), found without a Python call. The
+            # texts stay in Arrow; each becomes a Python str only to be keyed, then to be sent.
+            blank = blank_texts(texts)
+            plan._present = np.flatnonzero(~blank)
+            plan._texts = texts.filter(pa.array(~blank)) if blank.any() else texts
+            return plan
+        prepare = plan.task.prepare
+        firsts = inputs.first.tolist()
+        if labels is not None:
+            firsts = [labels[i] for i in firsts]
+        with runtime.gc_paused():
+            items = [prepare(call, values, row) for values, row in zip(inputs.rows(), firsts)]
         plan._items = items
         plan._present = [j for j, item in enumerate(items) if item is not None and not isinstance(item, RowFailure)]
         return plan
@@ -286,6 +291,13 @@ class _Plan:
         call, items, present = self.call, self._items, self._present
         maker = keys.KeyMaker(task=self.task.name, model=call.model, route=call.route,
                               parameters=[call.parameters, call.body, call.options])
+        if self._texts is not None:  # distinct texts, each its own item: distinct keys (no set to check)
+            self.items = ArrowValues(self._texts)
+            self.slot_keys = maker.keys(self.items)
+            self.value_slots[present] = np.arange(len(present), dtype=np.int64)
+            self._texts = None
+            self._slot_rows(len(self.slot_keys), [])
+            return
         present_items = [items[j] for j in present]
         all_keys = maker.keys(present_items)
         if len(set(all_keys)) == len(all_keys):  # the usual case: distinct inputs, distinct keys
@@ -300,16 +312,20 @@ class _Plan:
                     self.slot_keys.append(key)
                     self.items.append(item)
                 self.value_slots[j] = slot
-        self.n_keys = n_keys = len(self.slot_keys)
-        failures = [j for j, item in enumerate(items) if isinstance(item, RowFailure)]
+        self._slot_rows(len(self.slot_keys), [j for j, item in enumerate(items) if isinstance(item, RowFailure)])
+
+    def _slot_rows(self, n_keys: int, failures: list[int]) -> None:
+        """The slots' results and errors (a failure's slot after the keyed ones), then row -> slot."""
+        self.n_keys = n_keys
         total = n_keys + len(failures)
         self.results, self.errors = [None] * total, [None] * total
         self.shareable, self.cached = bytearray(total), bytearray(total)
         for offset, j in enumerate(failures):
             self.value_slots[j] = n_keys + offset
-            self.errors[n_keys + offset] = items[j].message
-        self.slot_keys = self.slot_keys + [None] * len(failures)
-        self.items = self.items + [None] * len(failures)
+            self.errors[n_keys + offset] = self._items[j].message
+        if failures:
+            self.slot_keys = self.slot_keys + [None] * len(failures)
+            self.items = self.items + [None] * len(failures)
         self._items = self._present = []  # the slots hold what is needed from here on
         codes = self.inputs.codes
         rows = np.full(len(codes), -1, dtype=np.int64)
