@@ -197,8 +197,8 @@ class SQLiteCache(BufferedCache):
                 for i in range(0, len(keys), _CHUNK):
                     part = keys[i : i + _CHUNK]
                     marks = ",".join("?" * len(part))
-                    for key, value in reader.execute(f"SELECT key, value FROM answers WHERE key IN ({marks})", part):
-                        found[key] = bytes(value)
+                    # BLOBs come back as bytes: the rows go into the dict without a Python loop
+                    found.update(reader.execute(f"SELECT key, value FROM answers WHERE key IN ({marks})", part))
             except sqlite3.DatabaseError as exc:
                 raise self._read_error(exc) from None
         return found

@@ -376,6 +376,11 @@ class _Plan:
 def _lookup(cache: Any, plan: _Plan, slots: Slots | None, unwritten: dict[str, bytes]) -> Slots:
     """Fill the slots (default: every keyed slot) whose key the cache, or the answers still being
     written to it, holds; returns them. Runs in a worker thread; decodes a chunk at a time."""
+    with runtime.gc_paused():  # ~100,000 values and keys at once: nothing here is garbage
+        return _lookup_unpaused(cache, plan, slots, unwritten)
+
+
+def _lookup_unpaused(cache: Any, plan: _Plan, slots: Slots | None, unwritten: dict[str, bytes]) -> Slots:
     slot_keys = plan.slot_keys
     keep = slots is not None  # claimed slots: waiters may need the Python results (publish_cached)
     if slots is None:
@@ -388,17 +393,20 @@ def _lookup(cache: Any, plan: _Plan, slots: Slots | None, unwritten: dict[str, b
         found.update((k, unwritten[k]) for k in keys_ if k in unwritten)
     if not found:
         return Slots("q")
-    hits = [(s, found[k]) for s, k in zip(slots, keys_) if k in found]
-    del found
+    if len(found) == len(keys_):  # the usual rerun: every key is there
+        hit_slots, values = list(slots), [found[k] for k in keys_]
+    else:
+        hit_slots = [s for s, k in zip(slots, keys_) if k in found]
+        values = [found[slot_keys[s]] for s in hit_slots]
+    del found, keys_
     done = Slots("q")
-    with runtime.gc_paused():
-        if not keep and plan.sink is not None:  # straight into Arrow, where the task can
-            hits = _decode_into_sink(plan, hits, done)
-        for start in range(0, len(hits), _DECODE_CHUNK):
-            part = hits[start : start + _DECODE_CHUNK]
-            decoded = plan.task.decode_many([value for _, value in part])
-            good = [(s, r) for (s, _), r in zip(part, decoded) if r is not UNREADABLE]
-            done.extend(_fill_fitting(plan, [s for s, _ in good], [r for _, r in good], keep))
+    if not keep and plan.sink is not None:  # straight into Arrow, where the task can
+        hit_slots, values = _decode_into_sink(plan, hit_slots, values, done)
+    for start in range(0, len(hit_slots), _DECODE_CHUNK):
+        part = hit_slots[start : start + _DECODE_CHUNK]
+        decoded = plan.task.decode_many(values[start : start + _DECODE_CHUNK])
+        good = [i for i, r in enumerate(decoded) if r is not UNREADABLE]
+        done.extend(_fill_fitting(plan, [part[i] for i in good], [decoded[i] for i in good], keep))
     return done
 
 
@@ -426,23 +434,26 @@ def _fill_fitting(plan: _Plan, slots: list[int], results: list[Any], keep: bool)
     return slots
 
 
-def _decode_into_sink(plan: _Plan, hits: list[tuple[int, bytes]], done: Slots) -> list[tuple[int, bytes]]:
+def _decode_into_sink(plan: _Plan, slots: list[int], values: list[bytes], done: Slots
+                      ) -> tuple[list[int], list[bytes]]:
     """Decode cached values with the task's columnar decoder (:meth:`Task.decode_array`) into the
-    sink, ``_ARROW_CHUNK`` at a time; returns the hits it could not read (decoded one by one)."""
-    rest: list[tuple[int, bytes]] = []
-    for start in range(0, len(hits), _ARROW_CHUNK):
-        part = hits[start : start + _ARROW_CHUNK]
+    sink, ``_ARROW_CHUNK`` at a time; returns the slots and values it could not read (those are
+    decoded one by one)."""
+    rest_slots: list[int] = []
+    rest_values: list[bytes] = []
+    for start in range(0, len(slots), _ARROW_CHUNK):
+        part, datas = slots[start : start + _ARROW_CHUNK], values[start : start + _ARROW_CHUNK]
         started = time.perf_counter()
-        built = plan.task.decode_array(plan.call, [value for _, value in part])
+        built = plan.task.decode_array(plan.call, datas)
         if built is None:
-            rest += part
+            rest_slots += part
+            rest_values += datas
             continue
-        slots = [s for s, _ in part]
-        for slot in slots:
+        for slot in part:
             plan.cached[slot] = 1
-        plan.sink.add_array(slots, built, time.perf_counter() - started)
-        done.extend(slots)
-    return rest
+        plan.sink.add_array(part, built, time.perf_counter() - started)
+        done.extend(part)
+    return rest_slots, rest_values
 
 
 class _Sink:
@@ -526,6 +537,10 @@ class _Sender:
         self.fatal: FatalRequestError | None = None
         self.waiters: dict[str, asyncio.Future] = {}  # key -> future of another call waiting for it
         self.published = bytearray(len(plan.slot_keys))
+        # Answers parsed and not yet checked, cached and published (see _verify).
+        self._fresh_slots: Slots = Slots("q")
+        self._fresh_results: list[Any] = []
+        self._verifying = False
         self.mine: Slots = Slots("q")  # the slots this call claimed to send
 
     # -- single-flight -----------------------------------------------------------------------
@@ -639,6 +654,8 @@ class _Sender:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
             raise
+        finally:
+            self._verify()  # the answers of the last turn (and of a call stopped meanwhile) are kept
         for worker in pending:
             worker.cancel()
         if pending:
@@ -694,8 +711,24 @@ class _Sender:
         self.successes += 1
         self.steady.set()  # an input succeeded: whatever failed so far is not systematic
         self.probed.set()
-        # Each result as the cache gives it back, checked against the output type: one that does
-        # not fit is a row error and is never cached.
+        self._fresh_slots.extend(batch)
+        self._fresh_results.extend(results)
+        if not self._verifying:  # checked with every other answer of this loop turn (see _verify)
+            self._verifying = True
+            asyncio.get_running_loop().call_soon(self._verify)
+
+    def _verify(self) -> None:
+        """Check, cache and publish the answers parsed since the last call, in one pass.
+
+        Each result is published as the cache gives it back, checked against the output type:
+        one that does not fit is a row error and is never cached. The answers of one loop turn
+        go together (a few at a time when many are in flight), because checking builds an Arrow
+        array, whose fixed cost (~7 µs) was a tenth of the loop's time at high concurrency."""
+        self._verifying = False
+        batch, results = self._fresh_slots, self._fresh_results
+        if not batch:
+            return
+        self._fresh_slots, self._fresh_results = Slots("q"), []
         checked = self.task.verified(self.call, results)
         if self.writer is not None:
             keys_ = self.plan.slot_keys

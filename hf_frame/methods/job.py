@@ -198,7 +198,10 @@ class Job:
                 with runtime.gc_paused():  # to_row makes a dict per distinct input
                     data = task.build_array(self.call, results)
             data = columns_.expand(data, codes)
-            error_array = columns_.expand(pa.array(slot_errors, type=pa.string()), codes)
+            if any(e is not None for e in slot_errors):
+                error_array = columns_.expand(pa.array(slot_errors, type=pa.string()), codes)
+            else:  # the usual case: no error anywhere, no take over every row
+                error_array = pa.nulls(len(codes), pa.string())
             built = time.perf_counter() - building
         failed = len(error_array) - error_array.null_count
         seconds = {name: sum(o.seconds.get(name, 0.0) for o in outcomes) for name in ("prepare", "cache", "network")}

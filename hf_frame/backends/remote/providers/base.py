@@ -184,21 +184,33 @@ class Poller:
     MAX_WAIT = 2.0
 
     def __init__(self, call: Any, sent: http.Request):
+        # Made for every answer and used by few (queued providers): the rest is set on first use.
         self.call = call
         self.sent = sent  # the provider request that was answered
-        self.headers = {k: v for k, v in sent.headers.items() if k.lower() not in ("content-type", "prefer")}
-        self.deadline = asyncio.get_running_loop().time() + call.settings.timeout
         self.wait = self.FIRST_WAIT
+        self._deadline: float | None = None
+
+    def deadline(self) -> float:
+        """When polling gives up: the call's ``timeout`` after the first poll or pause."""
+        if self._deadline is None:
+            self._deadline = asyncio.get_running_loop().time() + self.call.settings.timeout
+        return self._deadline
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The sent request's headers (its credentials) for the polls, without its body's."""
+        return {k: v for k, v in self.sent.headers.items() if k.lower() not in ("content-type", "prefer")}
 
     async def get(self, url: str) -> Any:
-        request = http.Request(url=url, method="GET", headers=dict(self.headers))
+        self.deadline()  # the timeout counts from the first poll
+        request = http.Request(url=url, method="GET", headers=self.headers)
         reply = await http.exchange(request, self.call.settings, task=self.call.task.name, model=self.call.model)
         return reply.body
 
     async def pause(self, what: str) -> None:
         """Wait before the next poll; a RowRequestError once the call's timeout is spent."""
         loop = asyncio.get_running_loop()
-        if loop.time() + self.wait > self.deadline:
+        if loop.time() + self.wait > self.deadline():
             raise RowRequestError(
                 f"{self.call.task.name} with model {self.call.model!r}: {what} was not ready after "
                 f"{self.call.settings.timeout:g}s (raise timeout= to wait longer)",
