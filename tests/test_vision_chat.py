@@ -61,6 +61,15 @@ def test_a_literal_prompt_with_an_image_column(hf, tmp_path):
     assert hf.count() == 0  # cached by content
 
 
+def test_without_a_model_images_go_to_the_default_vision_model(hf):
+    df = pd.DataFrame({"photo": [png_bytes(3)], "q": ["What is it?"]})
+    df.hf.chat("Describe the photo.", images="photo")
+    df.hf.chat("q")
+    vision, text = bodies(hf)
+    assert vision["model"] == "meta-llama/Llama-3.2-11B-Vision-Instruct"
+    assert text["model"] == "meta-llama/Llama-3.1-8B-Instruct"
+
+
 def test_urls_are_sent_as_urls_and_templates_and_several_images(hf):
     url = "http://127.0.0.1:9/never-fetched.jpg"  # nothing listens there: the model's server fetches it
     df = pd.DataFrame({"a": [url, png_bytes(3)], "b": [png_bytes(4), png_bytes(4)], "item": ["mug", "lamp"]})

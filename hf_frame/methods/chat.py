@@ -20,6 +20,7 @@ from ..config import SettingsKwargs, Unpack, resolve_settings
 from ..formats.structured import acceptance_schema, arrow_type, normalize_schema
 from ..formats.structured import response_format as _response_format
 from ..tasks.chat import DETAIL_FIELDS, ChatCompletion
+from ..tasks.defaults import default_model
 from .job import Input, Job, make_job, prompt_inputs, split_kwargs
 from .kwargs import ChatKwargs
 
@@ -30,9 +31,11 @@ _RESERVED = {"messages": "the messages are built from prompt= and system=",
              "schema": "pass the schema as json_schema="}
 _SCHEMA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
-def _wire_model(model: str | None, settings: SettingsKwargs) -> tuple[str, dict]:
+def _wire_model(model: str | None, settings: SettingsKwargs, *, vision: bool = False) -> tuple[str, dict]:
     """The ``model`` field of the body: a router model id (with a ``:provider`` suffix when a
-    provider other than the default is set), or the served name on a self-hosted endpoint."""
+    provider other than the default is set), or the served name on a self-hosted endpoint.
+    Without ``model``, the default chat model, or with images (``vision``) the default
+    vision-language one."""
     resolved = resolve_settings(**settings)
     if backend_for(resolved).unsupported("chat-completion"):
         raise ValueError(
@@ -41,7 +44,7 @@ def _wire_model(model: str | None, settings: SettingsKwargs) -> tuple[str, dict]
         )
     if resolved.endpoint:
         return model or "tgi", resolved  # TGI and llama.cpp ignore it; vLLM needs the served name
-    model = model or ChatCompletion.default_model
+    model = model or (default_model("image-text-to-text") if vision else ChatCompletion.default_model)
     if ":" not in model and resolved.provider != "auto":
         model = f"{model}:{resolved.provider}"
     return model, resolved
@@ -88,8 +91,8 @@ def chat(prompt: Any, system: str | None = None, *, images: Any = None, model: s
         outputs, an unreadable one a row error. With images the prompt may also be literal text
         asked of every row.
     model : str, optional
-        The model: a Hub id, default ``meta-llama/Llama-3.1-8B-Instruct``, with or without ``images``
-        (pass a vision-language model for images); ``:<provider>`` is added when ``provider`` is set.
+        The model: a Hub id, default ``meta-llama/Llama-3.1-8B-Instruct``, and with ``images``
+        ``meta-llama/Llama-3.2-11B-Vision-Instruct``; ``:<provider>`` is added when ``provider`` is set.
         On an ``endpoint=``, the name the server serves (default ``"tgi"``).
     json_schema : dict or type, optional
         The reply must be a JSON object matching this schema, and is exploded into one typed column
@@ -161,7 +164,7 @@ def chat(prompt: Any, system: str | None = None, *, images: Any = None, model: s
     if template is not None:
         prefix = prefix or "chat"
 
-    model, resolved = _wire_model(model, settings)
+    model, resolved = _wire_model(model, settings, vision=bool(image_inputs))
     schema = None
     if json_schema is not None:
         schema = normalize_schema(json_schema)
