@@ -187,27 +187,46 @@ def count_request() -> None:
         meter.requests += 1
 
 
-class Permit:
-    """One of a call's ``max_concurrency`` work slots, held by one of its workers.
+class WorkSlots(asyncio.Semaphore):
+    """A call's ``max_concurrency`` work slots: a semaphore that also knows who is waiting.
 
-    A worker holds it while it builds and sends a request; a retry wait gives it back
+    ``resuming`` counts the workers back from a retry wait and waiting for a slot (a busy
+    worker gives its slot up for them between batches, and only then); ``on_wait`` is called when
+    a worker gives its slot up for a wait, so the call can start another worker meanwhile.
+    """
+
+    def __init__(self, value: int, on_wait: Callable[[], None] | None = None) -> None:
+        super().__init__(value)
+        self.resuming = 0
+        self.on_wait = on_wait
+
+
+class Permit:
+    """One of a call's work slots (:class:`WorkSlots`), held by one of its workers.
+
+    A worker holds it while it builds and sends requests; a retry wait gives it back
     (:func:`slot_released`) so another batch can go out meanwhile, and takes it again after.
     """
 
-    __slots__ = ("_gate", "held")
+    __slots__ = ("gate", "held")
 
-    def __init__(self, gate: asyncio.Semaphore) -> None:
-        self._gate, self.held = gate, False
+    def __init__(self, gate: WorkSlots) -> None:
+        self.gate, self.held = gate, False
 
     async def acquire(self) -> None:
         if not self.held:
-            await self._gate.acquire()
+            await self.gate.acquire()
             self.held = True
 
     def release(self) -> None:
         if self.held:
             self.held = False
-            self._gate.release()
+            self.gate.release()
+
+    @property
+    def wanted(self) -> bool:
+        """Is a worker back from a retry wait waiting for a slot?"""
+        return self.gate.resuming > 0
 
 
 def hold(permit: Permit) -> None:
@@ -226,8 +245,15 @@ async def slot_released() -> AsyncIterator[None]:
         yield
         return
     permit.release()
+    gate = permit.gate
+    if gate.on_wait is not None:
+        gate.on_wait()
     yield
-    await permit.acquire()
+    gate.resuming += 1
+    try:
+        await permit.acquire()
+    finally:
+        gate.resuming -= 1
 
 
 # ---------------------------------------------------------------------------------------------

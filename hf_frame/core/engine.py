@@ -542,6 +542,7 @@ class _Sender:
         self._fresh_results: list[Any] = []
         self._verifying = False
         self.mine: Slots = Slots("q")  # the slots this call claimed to send
+        self.drained = False  # every batch of the current send_all has been taken
 
     # -- single-flight -----------------------------------------------------------------------
     def claim(self, slots: Iterable[int]) -> tuple[Slots, list[tuple[int, asyncio.Future]]]:
@@ -642,13 +643,24 @@ class _Sender:
         concurrency = self.call.settings.max_concurrency
         size = max(1, self.task.batch_size(self.call))
         batches = self._batches(slots)
-        # At most `concurrency` workers build and send at once; as many more may sit in a retry
-        # wait (which gives the work slot back), so a wait never idles the wire.
-        gate = asyncio.Semaphore(concurrency)
-        n_workers = min(2 * concurrency, -(-len(slots) // size))
-        workers = [asyncio.ensure_future(self._worker(batches, gate)) for _ in range(n_workers)]
+        n_batches = -(-len(slots) // size)
+        workers: list[asyncio.Future] = []
+        self.drained = False  # set once a worker found no batch left: no new worker is worth starting
+
+        def start_worker() -> None:
+            # `concurrency` workers hold the slots; one more starts whenever a worker gives its
+            # slot up for a retry wait (at most as many again), so a wait never idles the wire.
+            if len(workers) < min(2 * concurrency, n_batches) and not self.drained:
+                workers.append(asyncio.ensure_future(self._worker(batches, gate)))
+
+        gate = runtime.WorkSlots(concurrency, on_wait=start_worker)
+        for _ in range(min(concurrency, n_batches)):
+            start_worker()
         try:
-            done, pending = await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
+            while True:  # workers started during the wait are waited for too
+                done, pending = await asyncio.wait(list(workers), return_when=asyncio.FIRST_EXCEPTION)
+                if any(not w.cancelled() and w.exception() is not None for w in done) or len(done) == len(workers):
+                    break
         except BaseException:  # cancelled from outside (KeyboardInterrupt in the caller)
             for worker in workers:
                 worker.cancel()
@@ -656,17 +668,18 @@ class _Sender:
             raise
         finally:
             self._verify()  # the answers of the last turn (and of a call stopped meanwhile) are kept
+        pending = [w for w in workers if not w.done()]
         for worker in pending:
             worker.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
         # Read every finished worker's exception (asyncio logs the unread ones), raise the first.
-        errors = [w.exception() for w in done if not w.cancelled()]
+        errors = [w.exception() for w in workers if w.done() and not w.cancelled()]
         first = next((e for e in errors if e is not None), None)
         if first is not None:
             raise first
 
-    async def _worker(self, batches: Iterator[Slots], gate: asyncio.Semaphore) -> None:
+    async def _worker(self, batches: Iterator[Slots], gate: runtime.WorkSlots) -> None:
         permit = runtime.Permit(gate)
         runtime.hold(permit)  # this task's context: a retry wait below releases it
         try:
@@ -674,9 +687,11 @@ class _Sender:
                 await permit.acquire()
                 batch = next(batches, None)
                 if batch is None:
+                    self.drained = True
                     return
                 await self.send(batch)
-                permit.release()
+                if permit.wanted:  # a worker back from a retry wait goes first
+                    permit.release()
         finally:
             permit.release()
 
