@@ -11,7 +11,8 @@ after that runs once per distinct value:
 4. the keys no other call is sending are sent by a fixed pool of ``max_concurrency`` workers
    pulling batches, so memory in flight is bounded by the concurrency, not the input size; a
    retry wait gives its work slot back meanwhile;
-5. answers are written to the cache as they arrive, off the event loop.
+5. answers are written to the cache as they arrive, off the event loop (:mod:`.writer`), and
+   built into Arrow a few thousand at a time (:mod:`.sink`).
 
 The :class:`Outcome` holds one result and one error per slot and ``codes`` (row -> slot), so the
 caller builds the output arrays once per slot and expands them to rows with one ``take``.
@@ -24,9 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-import warnings
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -42,6 +42,8 @@ from ..tasks.base import BUILD_ERRORS, UNREADABLE, Call, RowFailure, Task
 from . import keys
 from .columns import ArrowValues, Factorized, blank_texts, factorize, from_rows
 from .progress import Progress
+from .sink import Builder, Sink
+from .writer import FLUSH_WAIT, CacheWriter, writer_for
 
 # key -> the _Sender sending it right now, for every call in the process.
 _inflight = runtime.inflight
@@ -52,14 +54,10 @@ _inflight = runtime.inflight
 SYSTEMATIC_AFTER = 4
 #: The message of inputs whose sender (another call) stopped before answering them.
 STOPPED = "cancelled: the call that was sending this input stopped"
-#: How long the end of a call waits for its answers to reach the cache (they are written later
-#: anyway, and kept in memory meanwhile).
-FLUSH_WAIT = 2.0
 _SORT_KEYS_ABOVE = 64  # sorted keys read a B-tree in order (measured ~1.6x faster for 100k keys)
 _DECODE_CHUNK = 8192  # cached values decoded (and built) at a time
 _ARROW_CHUNK = 65536  # cached values read by a task's columnar decoder at a time
 
-Builder = Callable[[list], "pa.Array"]
 Slots = array  # slot numbers, 8 bytes each (a list of ints costs 36)
 
 
@@ -149,7 +147,7 @@ async def execute_factorized(call: Call, inputs: Factorized, labels: Sequence[An
     prepared = time.perf_counter()
 
     cache = get_cache(call.settings)
-    writer = _writer_for(cache) if cache is not None else None
+    writer = writer_for(cache) if cache is not None else None
     sender = _Sender(call, plan, writer)
     meter = runtime.Meter()
     runtime.use_meter(meter)  # this task's context: the workers it starts count on it too
@@ -194,7 +192,7 @@ async def execute_factorized(call: Call, inputs: Factorized, labels: Sequence[An
     return outcome
 
 
-async def _read_cache(cache: Any, writer: _CacheWriter | None, plan: _Plan, sender: _Sender
+async def _read_cache(cache: Any, writer: CacheWriter | None, plan: _Plan, sender: _Sender
                       ) -> tuple[Slots, list[tuple[int, asyncio.Future]]]:
     """Fill the cached slots, claim the others (``sender.mine``); returns the cached results and
     the slots another call is sending (with a future of its answer)."""
@@ -230,7 +228,7 @@ class _Plan:
 
     def __init__(self, call: Call, inputs: Factorized, build: Builder | None = None) -> None:
         self.call, self.task, self.inputs = call, call.task, inputs
-        self.sink = _Sink(build) if build is not None else None
+        self.sink = Sink(build) if build is not None else None
         self.slot_keys: list[str | None] = []  # per slot (None for failures)
         self.n_keys = 0
         self.results: list[Any] = []
@@ -456,59 +454,6 @@ def _decode_into_sink(plan: _Plan, slots: list[int], values: list[bytes], done: 
     return rest_slots, rest_values
 
 
-class _Sink:
-    """Builds results into Arrow as they arrive, ``CHUNK`` at a time (the ``build=`` mode)."""
-
-    CHUNK = 4096
-
-    def __init__(self, build: Builder) -> None:
-        self.build = build
-        self.slots: list[int] = []
-        self.results: list[Any] = []
-        self.chunks: list[pa.Array] = []
-        self.chunk_slots: list[np.ndarray] = []
-        self.seconds = 0.0  # spent building
-
-    def add(self, slot: int, result: Any) -> None:
-        self.slots.append(slot)
-        self.results.append(result)
-        if len(self.results) >= self.CHUNK:
-            self._flush()
-
-    def add_many(self, slots: list[int], results: list[Any]) -> None:
-        for slot, result in zip(slots, results):
-            self.add(slot, result)
-
-    def add_array(self, slots: list[int], built: pa.Array, seconds: float) -> None:
-        """Results already built (one per slot), and the time it took."""
-        self.chunks.append(built)
-        self.chunk_slots.append(np.asarray(slots, dtype=np.int64))
-        self.seconds += seconds
-
-    def _flush(self) -> None:
-        if self.results:
-            started = time.perf_counter()
-            with runtime.gc_paused():
-                self.chunks.append(self.build(self.results))
-            self.seconds += time.perf_counter() - started
-            self.chunk_slots.append(np.asarray(self.slots, dtype=np.int64))
-            self.slots, self.results = [], []
-
-    def finish(self, n_slots: int) -> pa.Array:
-        """One built result per slot (null where there is none)."""
-        self._flush()
-        if not self.chunks:
-            return self.build([None] * n_slots)
-        data = pa.concat_arrays(self.chunks) if len(self.chunks) > 1 else self.chunks[0]
-        positions = np.full(n_slots, len(data), dtype=np.int64)  # the null appended below
-        offset = 0
-        for chunk, slots in zip(self.chunks, self.chunk_slots):
-            positions[slots] = np.arange(offset, offset + len(chunk), dtype=np.int64)
-            offset += len(chunk)
-        self.chunks, self.chunk_slots = [], []
-        return pa.concat_arrays([data, pa.nulls(1, type=data.type)]).take(pa.array(positions))
-
-
 # ---------------------------------------------------------------------------------------------
 # sending
 
@@ -516,7 +461,7 @@ class _Sink:
 class _Sender:
     """Sends the slots this call owns with a fixed pool of workers, and publishes each answer."""
 
-    def __init__(self, call: Call, plan: _Plan, writer: _CacheWriter | None) -> None:
+    def __init__(self, call: Call, plan: _Plan, writer: CacheWriter | None) -> None:
         self.call, self.task, self.plan = call, call.task, plan
         self.writer = writer
         self.progress: Progress | None = None
@@ -885,98 +830,3 @@ def _shareable(exc: Exception) -> bool:
     if isinstance(exc, RowRequestError):
         return exc.status is not None and exc.status not in retry.RETRY_STATUSES
     return False
-
-
-# ---------------------------------------------------------------------------------------------
-# writing answers to the cache, off the loop
-
-
-class _CacheWriter:
-    """Writes answers to one cache from a worker thread, batching whatever arrives meanwhile.
-
-    The loop only queues (``put``); one write at a time runs in a thread. A failed write keeps
-    its answers and is tried again (the store may be locked by another process for a while).
-    """
-
-    def __init__(self, cache: Any) -> None:
-        self.cache = cache
-        # A store with flush() queues writes itself and never blocks (the buffered caches): it
-        # is handed the answers directly.
-        self.direct = callable(getattr(cache, "flush", None))
-        self.pending: dict[str, bytes] = {}
-        self.writing: dict[str, bytes] = {}  # the batch a thread is writing now
-        self.written = 0  # writes completed
-        self.task: asyncio.Task | None = None
-        self.warned = False
-
-    def unwritten(self) -> dict[str, bytes]:
-        """A snapshot of the answers not yet in the store (so a lookup reads its own writes)."""
-        return {**self.writing, **self.pending} if (self.writing or self.pending) else {}
-
-    def put(self, items: dict[str, bytes]) -> None:
-        if self.direct:
-            self.cache.put_many(items)  # served to later reads at once, written in the background
-            self.written += 1  # a call that read the cache meanwhile reads its claimed keys again
-            return
-        self.pending.update(items)
-        if self.task is None or self.task.done():
-            self.task = asyncio.ensure_future(self._drain())
-
-    async def _drain(self) -> None:
-        delay = 0.05
-        while self.pending:
-            batch = self.writing = self.pending
-            self.pending = {}
-            try:
-                await asyncio.to_thread(self.cache.put_many, batch)
-            except asyncio.CancelledError:
-                self.pending = {**batch, **self.pending}
-                raise
-            except Exception as exc:  # noqa: BLE001 (locked, disk full...: keep the answers, try again)
-                self.pending = {**batch, **self.pending}
-                if not self.warned:
-                    self.warned = True
-                    warnings.warn(f"hf_frame: {len(self.pending)} answers could not be written to the cache yet "
-                                  f"({type(exc).__name__}: {exc}); they are kept and written when it can be",
-                                  RuntimeWarning, stacklevel=1)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
-            else:
-                delay = 0.05
-                self.warned = False
-                self.written += 1
-            finally:
-                self.writing = {}
-
-    async def settle(self, timeout: float) -> None:
-        """Wait up to ``timeout`` s for the queued answers to be written (and flushed, if the store
-        has ``flush``); past that, they are written in the background."""
-        deadline = time.monotonic() + timeout
-        if self.task is not None and not self.task.done():
-            try:
-                await asyncio.wait_for(asyncio.shield(self.task), timeout)
-            except asyncio.TimeoutError:
-                return
-        flush = getattr(self.cache, "flush", None)
-        remaining = deadline - time.monotonic()
-        if flush is not None and remaining > 0:
-            await asyncio.to_thread(flush, remaining)
-
-
-_writers: dict[int, _CacheWriter] = {}
-
-
-async def _write_all() -> None:
-    """At exit: write what is still queued (an interrupted call's last answers)."""
-    for writer in list(_writers.values()):
-        await writer.settle(FLUSH_WAIT)
-
-
-runtime.on_shutdown(_write_all)
-
-
-def _writer_for(cache: Any) -> _CacheWriter:
-    writer = _writers.get(id(cache))
-    if writer is None or writer.cache is not cache:
-        writer = _writers[id(cache)] = _CacheWriter(cache)
-    return writer
