@@ -168,6 +168,8 @@ class Meter:
     """Counts of one engine call, filled by the layers below it (every HTTP attempt counts)."""
 
     requests: int = 0  # attempts sent, retries and re-asks included
+    # Told what the call is waiting for besides requests ("loading model ..."; None: done).
+    on_status: Callable[[str | None], None] | None = None
 
 
 _meter: contextvars.ContextVar[Meter | None] = contextvars.ContextVar("hf_frame_meter", default=None)
@@ -178,6 +180,15 @@ _permit: contextvars.ContextVar[Permit | None] = contextvars.ContextVar("hf_fram
 def use_meter(meter: Meter) -> contextvars.Token:
     """Count the requests of the current task (and the tasks it starts) on ``meter``."""
     return _meter.set(meter)
+
+
+def note_status(text: str | None) -> None:
+    """Say what the current call waits for (e.g. a local model loading); None when it is over.
+
+    Called by the backends, from any thread the call's context reached; the progress bar shows it."""
+    meter = _meter.get()
+    if meter is not None and meter.on_status is not None:
+        meter.on_status(text)
 
 
 def count_request() -> None:

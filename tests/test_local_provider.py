@@ -417,3 +417,23 @@ def test_polars_frames_run_locally_too(st_model):
     source = st_model.encode(["a cat"], normalize_embeddings=True)[0]
     assert scores[1] is None
     assert [scores[0], scores[2]] == pytest.approx([float(w @ source) for w in want], abs=1e-5)
+
+
+def test_the_progress_bar_says_which_model_is_loading(tiny, tmp_path, monkeypatch):
+    import shutil
+
+    from hf_frame.core import progress
+
+    model = str(shutil.copytree(tiny("text-classification"), tmp_path / "never-loaded-before"))
+    said = []
+    shown = progress.Progress.status
+
+    def status(self, text):
+        said.append((text, self.bar.desc if self.bar is not None else None))
+        shown(self, text)
+
+    monkeypatch.setattr(progress.Progress, "status", status)
+    out = pd.DataFrame({"text": ["good", "bad"]}).hf.classify("text", provider="local", model=model, progress=True)
+    assert out["text_error"].isna().all()
+    assert [text for text, _ in said] == [f"loading {model}", None]
+    assert said[1][1].rstrip(": ") == f"hf classify (loading {model})"  # shown while it loaded, then cleared

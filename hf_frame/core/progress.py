@@ -29,9 +29,17 @@ class Progress:
 
             # The method the user called (search, not the embed task it runs on).
             label = call.view.get("method") or call.task.method
-            self.bar = tqdm(total=total, desc=f"hf {label}", unit="row", leave=True, dynamic_ncols=True)
+            self.label = f"hf {label}"
+            self.bar = tqdm(total=total, desc=self.label, unit="row", leave=True, dynamic_ncols=True)
             self.bar.update(cached)
             self._postfix()
+            if meter is not None:
+                meter.on_status = self.status
+
+    def status(self, text: str | None) -> None:
+        """Show what the call waits for beside its name ("hf classify (loading <model>)"); None: clear it."""
+        if self.bar is not None:
+            self.bar.set_description(self.label if text is None else f"{self.label} ({text})")
 
     def advance(self, rows: int, *, sent: bool, failed: bool = False) -> None:
         self.sent += rows if sent else 0

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from ... import runtime
 from ...errors import LocalModelError, LocalModelLoadError
 
 INSTALL_HINT = "provider='local' needs: pip install 'hf_frame[local]'"
@@ -221,12 +222,15 @@ def loading(task: str, model: str) -> Iterator[None]:
     ``ImportError`` passes through: it means an optional dependency is missing, which the install
     hint (not a per-model message) explains.
     """
+    runtime.note_status(f"loading {model}")  # on the progress bar: the first rows wait for this
     try:
         yield
     except ImportError:
         raise
     except Exception as exc:
         raise load_error(task, model, exc) from exc
+    finally:
+        runtime.note_status(None)
 
 
 @dataclass
