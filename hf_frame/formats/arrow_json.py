@@ -19,9 +19,13 @@ __all__ = ["read_json_values"]
 _BLOCK = 1 << 24  # bytes per block the reader parses in parallel (the default, 1 MiB, is small for us)
 
 
-def read_json_values(datas: Sequence[bytes], value_type: pa.DataType) -> pa.Array | None:
+def read_json_values(datas: Sequence[bytes], value_type: pa.DataType, *, extra_keys: str = "error"
+                     ) -> pa.Array | None:
     """One Arrow value of ``value_type`` per JSON document in ``datas``; None when any of them
     is not valid JSON of that type (the caller then decodes them one by one).
+
+    ``extra_keys="ignore"`` drops object keys the type has no field for (as ``pyarrow.array``
+    does with dicts); by default such a key makes the whole read fail.
 
     >>> read_json_values([b'[1, 2]', b'[]'], pa.list_(pa.int64())).to_pylist()
     [[1, 2], []]
@@ -38,7 +42,7 @@ def read_json_values(datas: Sequence[bytes], value_type: pa.DataType) -> pa.Arra
         table = pa_json.read_json(
             io.BytesIO(text),
             read_options=pa_json.ReadOptions(block_size=max(_BLOCK, len(text) // 4 + 1)),
-            parse_options=pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error"),
+            parse_options=pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior=extra_keys),
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return None

@@ -18,6 +18,7 @@ from ..backends import Backend, backend_for
 from ..backends.remote.http import Request
 from ..config import Settings
 from ..errors import InputTypeError
+from ..formats.arrow_json import read_json_values
 from ..formats.cells import is_missing
 from ..formats.ids import hub_model_id as model_path
 
@@ -330,15 +331,33 @@ class Task:
                 out.append(UNREADABLE)
         return out
 
+    #: When :meth:`to_row` is ``{row_field: result}`` (one output field holding the result as it
+    #: is), that field's name: cached values are then read straight into it (:meth:`decode_array`).
+    row_field: str | None = None
+
     def decode_array(self, call: Call, datas: Sequence[bytes]) -> pa.Array | None:
         """Many cached values straight into their built output (what :meth:`build_array` gives for
         their decoded results), or None: this task has no columnar decoder, or a value does not
         read as one (the engine then uses :meth:`decode_many` and ``build_array``).
 
-        Cached values were checked against the output type before they were stored, so a task
-        may read them with a fixed Arrow type (see :mod:`hf_frame.formats.arrow_json`).
+        Cached values were checked against the output type before they were stored, so they are
+        read with that Arrow type by Arrow's JSON reader (:mod:`hf_frame.formats.arrow_json`), for
+        JSON-encoded tasks whose row is the result itself (the default :meth:`to_row`) or one field
+        holding it (:attr:`row_field`). Others override this, or keep the Python path.
         """
-        return None
+        if type(self).decode is not Task.decode or type(self).build_array is not Task.build_array:
+            return None  # not the JSON encoding, or not the default build
+        kind = self.output_type(call)
+        if type(self).to_row is Task.to_row:
+            built = read_json_values(datas, kind, extra_keys="ignore")
+        elif self.row_field is not None and kind.names == [self.row_field]:
+            values = read_json_values(datas, kind.field(0).type, extra_keys="ignore")
+            built = None if values is None else pa.StructArray.from_arrays([values], fields=[kind.field(0)])
+            if values is not None and values.null_count:
+                return None  # a cached null: the Python path decides what it means
+        else:
+            return None
+        return None if built is None or built.null_count else built
 
     # -- async hooks (media tasks read files / fetch URLs here) --------------------------------
     async def resolve_items(self, call: Call, items: list[Any]) -> list[Any]:

@@ -157,6 +157,8 @@ class TokenClassification(Task):
             ])
         return out
 
+    row_field = "entities"
+
     def output_type(self, call):
         return pa.struct([("entities", pa.list_(ENTITY))])
 
@@ -260,6 +262,10 @@ class _TextToText(Task):
     def output_type(self, call):
         return pa.struct([(self.output, pa.string())])
 
+    @property
+    def row_field(self):
+        return self.output
+
     def to_row(self, call, result):
         return {self.output: result}
 
@@ -310,6 +316,8 @@ class SentenceSimilarity(Task):
         if not isinstance(answer, list) or len(answer) != len(items):
             raise ValueError(f"expected {len(items)} scores, got {str(answer)[:120]}")
         return [float(x) for x in answer]
+
+    row_field = "similarity"
 
     def output_type(self, call):
         return pa.struct([("similarity", pa.float64())])
