@@ -27,7 +27,7 @@ from fake_hub import answers
 import hf_frame
 from hf_frame import runtime
 from hf_frame.core import recall
-from hf_frame.core.columns import Repeat, expand, factorize, from_rows
+from hf_frame.core.columns import ArrowValues, LazyRows, Repeat, expand, factorize, from_rows
 from hf_frame.tasks import TASKS, Call
 
 
@@ -77,6 +77,28 @@ def test_factorize_keeps_cells_as_they_are():
     assert fz.codes.tolist() == [0, -1, 1] and fz.values == [({"path": "a.png"},), ({"path": "a.png"},)]
     assert from_rows([("a", "b"), ("a", "b"), ("a", None)]).codes.tolist() == [0, 0, -1]
     assert factorize([Repeat(None, 3)]).codes.tolist() == [-1, -1, -1]
+
+
+def test_arrow_values_make_python_values_only_when_asked():
+    values = ArrowValues(pa.array(["a", "b", None, "d"] * 5000))
+    assert len(values) == 20_000 and values[1] == "b" and values[-1] == "d" and values[2] is None
+    assert values[:3] == ["a", "b", None]
+    assert list(values) == ["a", "b", None, "d"] * 5000  # made a chunk at a time
+    assert factorize([pa.array(["x", "y", "x"])]).uniques[0].array.to_pylist() == ["x", "y"]
+
+
+def test_lazy_rows_are_made_once_and_only_when_asked():
+    class Counting(list):
+        reads = 0
+
+        def __iter__(self):
+            Counting.reads += 1
+            return super().__iter__()
+
+    rows = LazyRows([Counting(["a", "b"]), Counting([1, 2])])
+    assert len(rows) == 2 and Counting.reads == 0  # the columnar path never asks for more
+    assert rows[1] == ("b", 2) and list(rows) == [("a", 1), ("b", 2)]
+    assert Counting.reads == 2  # each column read once
 
 
 def test_expand_takes_one_value_per_row():
