@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -43,8 +44,9 @@ def _free_port() -> int:
 class RedisServer:
     """One server process bound to 127.0.0.1 only, with its files in ``directory``."""
 
-    def __init__(self, binary: str, directory: Path, port: int | None = None, password: str | None = None) -> None:
-        self.binary, self.directory, self.password = binary, Path(directory), password
+    def __init__(self, binary: str, directory: Path, port: int | None = None, password: str | None = None,
+                 tls: bool = False) -> None:
+        self.binary, self.directory, self.password, self.tls = binary, Path(directory), password, tls
         self.port = port or _free_port()
         # AF_UNIX paths are limited to ~107 bytes: keep the socket short, outside tmp_path.
         self.socket_path = Path(tempfile.gettempdir()) / f"hf_frame-redis-{self.port}.sock"
@@ -52,15 +54,27 @@ class RedisServer:
 
     @property
     def url(self) -> str:
+        if self.tls:  # the client checks the server's certificate against the one made for it
+            return f"rediss://127.0.0.1:{self.port}/0?ssl_ca_certs={self.certificate}"
         return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def certificate(self) -> Path:
+        return self.directory / "server.crt"
 
     @property
     def unix_url(self) -> str:
         return f"unix://{self.socket_path}?db=0"
 
     def start(self, timeout: float = 10.0) -> RedisServer:
+        if self.tls:  # TLS only: the plain port is closed, the TLS one takes the connections
+            _make_certificate(self.directory)
+            ports = ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(self.certificate),
+                     "--tls-key-file", str(self.directory / "server.key"), "--tls-auth-clients", "no"]
+        else:
+            ports = ["--port", str(self.port)]
         args = [
-            self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--protected-mode", "yes",
+            self.binary, *ports, "--bind", "127.0.0.1", "--protected-mode", "yes",
             "--dir", str(self.directory), "--save", "", "--appendonly", "yes", "--appendfsync", "always",
             "--unixsocket", str(self.socket_path), "--unixsocketperm", "700",
             "--daemonize", "no", "--logfile", str(self.directory / "server.log"),
@@ -82,7 +96,11 @@ class RedisServer:
 
     def ping(self) -> bool:
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as raw:
+                s = raw
+                if self.tls:
+                    context = ssl.create_default_context(cafile=str(self.certificate))
+                    s = context.wrap_socket(raw, server_hostname="127.0.0.1")
                 s.sendall(b"PING\r\n")
                 return s.recv(64).startswith((b"+PONG", b"-NOAUTH"))  # up (NOAUTH: with a password)
         except OSError:
@@ -118,14 +136,29 @@ class RedisServer:
         return self.start()
 
 
+def _make_certificate(directory: Path) -> None:
+    """A self-signed certificate for 127.0.0.1 (``openssl``, on every Debian system), valid a day."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        _missing("openssl is not on PATH: install it (Debian: apt-get install openssl) for the TLS test")
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", str(directory / "server.key"), "-out", str(directory / "server.crt"),
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+
+
+def _missing(message: str) -> None:
+    """Skip on a developer's machine, fail under CI (a missing install step must not pass unnoticed)."""
+    if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
 def _binary_or_skip() -> str:
     binary = find_binary()
     if binary is None:
-        message = ("redis-server (or valkey-server) is not on PATH: install it (Debian: apt-get install "
-                   "redis-server; .ci/run does this)")
-        if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        _missing("redis-server (or valkey-server) is not on PATH: install it (Debian: apt-get install "
+                 "redis-server; .ci/run does this)")
     return binary
 
 
@@ -158,10 +191,10 @@ def make_redis_server(tmp_path: Path) -> Iterator:
     binary = _binary_or_skip()
     servers: list[RedisServer] = []
 
-    def make(password: str | None = None) -> RedisServer:
+    def make(password: str | None = None, tls: bool = False) -> RedisServer:
         directory = tmp_path / f"redis-{len(servers)}"
         directory.mkdir()
-        server = RedisServer(binary, directory, password=password)
+        server = RedisServer(binary, directory, password=password, tls=tls)
         servers.append(server)
         return server.start()
 

@@ -181,6 +181,31 @@ def test_classify_end_to_end_with_redis(hub, redis_url, capsys):
     assert hf_frame.clear_cache() == 4 and hf_frame.cache_info()["entries"] == 0
 
 
+def test_a_tls_server_through_rediss(hub, make_redis_server):
+    server = make_redis_server(password="tls-secret-pass", tls=True)
+    url = server.url.replace("rediss://", "rediss://:tls-secret-pass@")
+    with pytest.raises(CacheError) as info:  # a plain connection to the TLS port is refused clearly
+        RedisCache(url.replace("rediss://", "redis://").split("?")[0])
+    assert "tls-secret-pass" not in str(info.value)
+    hf_frame.configure(base_url=hub.base_url, retry_backoff=0.001, cache=url)
+    df = pd.DataFrame({"review": ["I love it", "terrible", "I love it"]})
+    first = df.hf.classify("review")
+    assert hub.count() == 2
+    assert get_cache(resolve_settings()).flush(timeout=10)
+    hub.reset()
+    out = run_python(f"""
+        import json, pandas as pd, hf_frame
+        hf_frame.configure(base_url={hub.base_url!r}, cache={url!r}, progress=False)
+        out = pd.DataFrame({{"review": ["I love it", "terrible", "I love it"]}}).hf.classify("review")
+        print(json.dumps({{"run": hf_frame.last_run()["requests"], "labels": out["review_label"].tolist()}}))
+    """)
+    child = json.loads(out.strip().splitlines()[-1])
+    assert hub.count() == 0 and child == {"run": 0, "labels": first["review_label"].tolist()}
+    info = hf_frame.cache_info()
+    assert info["entries"] == 2 and info["path"].startswith("rediss://:***@127.0.0.1:")
+    assert "tls-secret-pass" not in repr(resolve_settings())
+
+
 @pytest.mark.parametrize("url, shown", [
     ("redis://:pw1@cache.local:6379/0", "redis://:***@cache.local:6379/0"),
     ("rediss://me:pw1@cache.local/2", "rediss://me:***@cache.local/2"),
