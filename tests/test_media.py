@@ -38,9 +38,14 @@ from hf_frame.formats.media import (
     decode_mask,
     describe,
     encode_base64,
+    fetching,
     fingerprint,
     load,
+    loading,
+    refs,
+    requests,
     sniff,
+    sniffing,
     to_request,
     validate_kind,
 )
@@ -288,8 +293,8 @@ def test_path_fingerprint_is_memoized(tmp_path, monkeypatch):
     path = tmp_path / "img.png"
     path.write_bytes(b"memo me" * 1000)
     calls = []
-    real = media._hash_stream
-    monkeypatch.setattr(media, "_hash_stream", lambda *a: calls.append(1) or real(*a))
+    real = loading._hash_stream
+    monkeypatch.setattr(loading, "_hash_stream", lambda *a: calls.append(1) or real(*a))
     keys = {run(fingerprint(describe(p))) for p in (path, str(path), tmp_path / "." / "img.png")}
     assert len(keys) == 1
     assert len(calls) == 1  # one read; the rest were one stat each
@@ -299,9 +304,9 @@ def test_path_fingerprint_reads_in_blocks(tmp_path, monkeypatch):
     data = os.urandom(10_000)
     path = tmp_path / "big.bin"
     path.write_bytes(data)
-    monkeypatch.setattr(media, "BLOCK_SIZE", 1024)
+    monkeypatch.setattr(loading, "BLOCK_SIZE", 1024)
     reads = []
-    real_open = media._open
+    real_open = loading._open
 
     class Spy:
         def __init__(self, f):
@@ -317,7 +322,7 @@ def test_path_fingerprint_reads_in_blocks(tmp_path, monkeypatch):
         def __exit__(self, *exc):
             self.f.close()
 
-    monkeypatch.setattr(media, "_open", lambda p, name: Spy(real_open(p, name)))
+    monkeypatch.setattr(loading, "_open", lambda p, name: Spy(real_open(p, name)))
     assert run(fingerprint(describe(path))) == sha(data)
     assert reads and all(0 < n <= 1024 for n in reads)
     assert len(reads) == math.ceil(len(data) / 1024) + 1  # + the final empty read
@@ -788,8 +793,14 @@ def test_decode_mask_without_pillow(monkeypatch):
 
 
 def test_docstring_examples():
-    result = doctest.testmod(media, optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0 and result.attempted > 10
+    # The examples use the package's names (load's uses describe), wherever the function lives.
+    names = {name: getattr(media, name) for name in media.__all__}
+    attempted = 0
+    for module in (media, refs, fetching, loading, sniffing, requests):
+        result = doctest.testmod(module, extraglobs=names, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0, module.__name__
+        attempted += result.attempted
+    assert attempted > 10
 
 
 def test_media_ref_repr_is_short():

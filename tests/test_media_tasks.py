@@ -29,6 +29,7 @@ from recorded import RECORDED_DIR as RECORDED  # noqa: E402
 import hf_frame
 from hf_frame import decode_mask
 from hf_frame.errors import InputTypeError, RowErrors, RowErrorWarning
+from hf_frame.formats.media import loading
 from hf_frame.methods import METHODS
 from hf_frame.tasks import TASKS
 from hf_frame.tasks import media as media_tasks
@@ -385,7 +386,7 @@ def test_every_kind_of_cell(use_hub, tmp_path, image_host):
         assert data[i] in sent
         assert out["img_caption"][i] == answers.caption(data[i])["generated_text"]
     # the PIL image went out as a PNG of the same pixels
-    pil_sent = media_tasks.media._encode_png(pil)
+    pil_sent = loading._encode_png(pil)
     assert pil_sent in sent
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(pil_sent))), np.asarray(pil))
     assert out["img_caption"][5] == answers.caption(pil_sent)["generated_text"]
@@ -631,6 +632,7 @@ def test_only_requests_in_flight_hold_bytes(use_hub, tmp_path, monkeypatch):
         state["held"] -= len(items)
         return real_parse(self, call, answer, items)
 
+    # the task calls media.load through the package, so the package attribute is the one to patch
     monkeypatch.setattr(media_tasks.media, "load", counting_load)
     monkeypatch.setattr(type(task), "parse", counting_parse)
     out = pd.DataFrame({"img": paths}).hf.caption("img", max_concurrency=4)
