@@ -153,25 +153,30 @@ def test_password_protected_server(make_redis_server):
     assert "hunter2" not in str(info.value)
 
 
-def test_classify_end_to_end_with_redis(hub, redis_url, capsys):
-    hf_frame.configure(base_url=hub.base_url, retry_backoff=0.001, cache=redis_url)
-    df = pd.DataFrame({"review": ["I love it", "terrible", "I love it", "great value", "meh"]})
+def classify_here_then_in_another_process(hub, url: str, reviews: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``classify`` with ``cache=url`` here, then in a new process (no memory of this one), which
+    must read every answer from the server: (this frame, its output)."""
+    hf_frame.configure(base_url=hub.base_url, retry_backoff=0.001, cache=url)
+    df = pd.DataFrame({"review": reviews})
     first = df.hf.classify("review")
-    assert hub.count() == 4
+    assert hub.count() == len(set(reviews))
     # Answers are written a few ms after they arrive; make sure they are before another process looks.
     assert get_cache(resolve_settings()).flush(timeout=10)
     hub.reset()
-    # A new process (no memory of this one) reads them from the server: 0 requests.
     out = run_python(f"""
         import json, pandas as pd, hf_frame
-        hf_frame.configure(base_url={hub.base_url!r}, cache={redis_url!r}, progress=False)
-        df = pd.DataFrame({{"review": ["I love it", "terrible", "I love it", "great value", "meh"]}})
-        out = df.hf.classify("review")
+        hf_frame.configure(base_url={hub.base_url!r}, cache={url!r}, progress=False)
+        out = pd.DataFrame({{"review": {reviews!r}}}).hf.classify("review")
         print(json.dumps({{"run": hf_frame.last_run()["requests"], "labels": out["review_label"].tolist()}}))
     """)
     child = json.loads(out.strip().splitlines()[-1])
-    assert hub.count() == 0 and child["run"] == 0
-    assert child["labels"] == first["review_label"].tolist()
+    assert hub.count() == 0 and child == {"run": 0, "labels": first["review_label"].tolist()}
+    return df, first
+
+
+def test_classify_end_to_end_with_redis(hub, redis_url, capsys):
+    df, first = classify_here_then_in_another_process(
+        hub, redis_url, ["I love it", "terrible", "I love it", "great value", "meh"])
     again = df.hf.classify("review")
     assert hub.count() == 0 and hf_frame.last_run()["cached"] == 4
     pd.testing.assert_frame_equal(again, first)
@@ -187,20 +192,7 @@ def test_a_tls_server_through_rediss(hub, make_redis_server):
     with pytest.raises(CacheError) as info:  # a plain connection to the TLS port is refused clearly
         RedisCache(url.replace("rediss://", "redis://").split("?")[0])
     assert "tls-secret-pass" not in str(info.value)
-    hf_frame.configure(base_url=hub.base_url, retry_backoff=0.001, cache=url)
-    df = pd.DataFrame({"review": ["I love it", "terrible", "I love it"]})
-    first = df.hf.classify("review")
-    assert hub.count() == 2
-    assert get_cache(resolve_settings()).flush(timeout=10)
-    hub.reset()
-    out = run_python(f"""
-        import json, pandas as pd, hf_frame
-        hf_frame.configure(base_url={hub.base_url!r}, cache={url!r}, progress=False)
-        out = pd.DataFrame({{"review": ["I love it", "terrible", "I love it"]}}).hf.classify("review")
-        print(json.dumps({{"run": hf_frame.last_run()["requests"], "labels": out["review_label"].tolist()}}))
-    """)
-    child = json.loads(out.strip().splitlines()[-1])
-    assert hub.count() == 0 and child == {"run": 0, "labels": first["review_label"].tolist()}
+    classify_here_then_in_another_process(hub, url, ["I love it", "terrible", "I love it"])
     info = hf_frame.cache_info()
     assert info["entries"] == 2 and info["path"].startswith("rediss://:***@127.0.0.1:")
     assert "tls-secret-pass" not in repr(resolve_settings())
