@@ -83,6 +83,9 @@ def test_arrow_values_make_python_values_only_when_asked():
     values = ArrowValues(pa.array(["a", "b", None, "d"] * 5000))
     assert len(values) == 20_000 and values[1] == "b" and values[-1] == "d" and values[2] is None
     assert values[:3] == ["a", "b", None]
+    assert [values[i] for i in (19_999, 3, 256, 257, 0)] == ["d", "d", "a", "b", "a"]  # near values are reused
+    with pytest.raises(IndexError):
+        values[20_000]
     assert list(values) == ["a", "b", None, "d"] * 5000  # made a chunk at a time
     assert factorize([pa.array(["x", "y", "x"])]).uniques[0].array.to_pylist() == ["x", "y"]
 

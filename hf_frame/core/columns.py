@@ -64,11 +64,14 @@ class ArrowValues(Sequence):
     keeps only the Arrow array (the texts' bytes) and makes each ``str`` when it is keyed or sent.
     """
 
-    __slots__ = ("array",)
-    CHUNK = 8192
+    __slots__ = ("_near", "_near_start", "array")
+    CHUNK = 8192  # values made at a time when iterating
+    NEAR = 256  # values made at a time around an index asked for (slots are sent in order)
 
     def __init__(self, array: pa.Array) -> None:
         self.array = array
+        self._near: list = []
+        self._near_start = -1
 
     def __len__(self) -> int:
         return len(self.array)
@@ -76,7 +79,14 @@ class ArrowValues(Sequence):
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
             return self.array[index].to_pylist()
-        return self.array[index].as_py()
+        if index < 0:
+            index += len(self.array)
+        if not 0 <= index < len(self.array):
+            raise IndexError(index)
+        start = index - index % self.NEAR
+        if start != self._near_start:  # one Arrow call for the next few values, not one per value
+            self._near, self._near_start = self.array.slice(start, self.NEAR).to_pylist(), start
+        return self._near[index - start]
 
     def __iter__(self) -> Iterator[Any]:
         for start in range(0, len(self.array), self.CHUNK):
