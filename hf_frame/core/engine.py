@@ -344,6 +344,13 @@ class _Plan:
         else:
             self.sink.add_many(slots, results)
 
+    def fill_built(self, slots: list[int], built: pa.Array, seconds: float) -> None:
+        """Cached results already built into Arrow (one per slot), and the time that took."""
+        cached = self.cached
+        for slot in slots:
+            cached[slot] = 1
+        self.sink.add_array(slots, built, seconds)
+
     def settle(self, slot: int, result: Any) -> None:
         """An answer for ``slot`` (None for a failure)."""
         if self.sink is None or result is None:
@@ -421,9 +428,7 @@ def _fill_fitting(plan: _Plan, slots: list[int], results: list[Any], keep: bool)
         except BUILD_ERRORS:
             built = None
         if built is not None:
-            for slot in slots:
-                plan.cached[slot] = 1
-            sink.add_array(slots, built, time.perf_counter() - started)
+            plan.fill_built(slots, built, time.perf_counter() - started)
             return slots
     problems = plan.task.check(plan.call, results)
     fitting = [i for i, problem in enumerate(problems) if problem is None]
@@ -447,9 +452,7 @@ def _decode_into_sink(plan: _Plan, slots: list[int], values: list[bytes], done: 
             rest_slots += part
             rest_values += datas
             continue
-        for slot in part:
-            plan.cached[slot] = 1
-        plan.sink.add_array(part, built, time.perf_counter() - started)
+        plan.fill_built(part, built, time.perf_counter() - started)
         done.extend(part)
     return rest_slots, rest_values
 

@@ -352,12 +352,11 @@ class Task:
             built = read_json_values(datas, kind, extra_keys="ignore")
         elif self.row_field is not None and kind.names == [self.row_field]:
             values = read_json_values(datas, kind.field(0).type, extra_keys="ignore")
-            built = None if values is None else pa.StructArray.from_arrays([values], fields=[kind.field(0)])
-            if values is not None and values.null_count:
-                return None  # a cached null: the Python path decides what it means
+            built = None if values is None or values.null_count else pa.StructArray.from_arrays(
+                [values], fields=[kind.field(0)])
         else:
             return None
-        return None if built is None or built.null_count else built
+        return None if built is None or built.null_count else built  # a cached null: the Python path decides
 
     # -- async hooks (media tasks read files / fetch URLs here) --------------------------------
     async def resolve_items(self, call: Call, items: list[Any]) -> list[Any]:

@@ -88,7 +88,7 @@ class RankedLabelsOutput:
         """The cached label/score lists read by Arrow, the best label taken with Arrow compute."""
         ranked = read_json_values(datas, pa.list_(LABEL_SCORE))
         if ranked is None or ranked.null_count or pc.min(pc.list_value_length(ranked)).as_py() == 0:
-            return None  # not what this version caches (see check): the values are read one by one
+            return None  # not what this version caches (see to_row): the values are read one by one
         best = ranked.values.take(ranked.offsets.slice(0, len(ranked)))  # the first of each list
         fields = [best.field("label"), best.field("score")]
         top_k = call.options.get("top_k")
